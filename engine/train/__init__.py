@@ -1,0 +1,1 @@
+"""Trainers, one per model: ``python -m engine.train.<task> --help``."""
