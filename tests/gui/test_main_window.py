@@ -1,0 +1,183 @@
+"""The main window, status bar and worker plumbing, driven through real widgets.
+
+Tabs are replaced by small fakes (the tab issues test the real ones), so these tests
+exercise only the shell: tabs, progress bar, Cancel, error messages, closing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from engine.progress import Progress
+from gui.main_window import TABS, MainWindow
+
+
+class FakeTab(QWidget):
+    def __init__(self, runner, title="fake"):
+        super().__init__()
+        self.runner = runner
+        self.received = []
+        QVBoxLayout(self).addWidget(QLabel(title))
+
+    def set_text(self, text):
+        self.received.append(text)
+
+    def show_pair(self, upper, lower):
+        self.received.append((upper, lower))
+
+
+def fake_factories():
+    return {cls: (lambda runner, cls=cls: FakeTab(runner, cls)) for _m, cls, _t in TABS}
+
+
+@pytest.fixture
+def window(qtbot, runner):
+    win = MainWindow(runner=runner, tab_factories=fake_factories())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def slow_job(steps: int, delay: float, started: threading.Event | None = None):
+    for i in range(steps):
+        if started is not None:
+            started.set()
+        time.sleep(delay)
+        yield Progress(i + 1, steps, f"step {i + 1}")
+    return "done"
+
+
+def failing_job():
+    yield Progress(1, 2, "about to fail")
+    raise ValueError("the input is not Chinese text")
+
+
+def test_four_tabs_with_chinese_titles_and_switching(window, qtbot):
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == ["OCR 识别", "分词 Segmentation", "对联 Couplet", "Attention 注意力"]
+    for index in range(4):
+        window.tabs.setCurrentIndex(index)
+        assert isinstance(window.tabs.currentWidget(), FakeTab)
+
+
+def test_device_is_reported_in_status_bar(window, qtbot):
+    qtbot.waitUntil(lambda: window.device_label.text() not in ("Device: …",), timeout=60000)
+    assert window.device_label.text().startswith("Device: CPU")
+
+
+def test_progress_bar_moves_and_job_result_arrives(window, runner, qtbot):
+    results, values = [], []
+    window.progress_bar.valueChanged.connect(values.append)
+    with qtbot.waitSignal(runner.started, timeout=5000):
+        runner.start(slow_job, 5, 0.02, owner="tab", on_result=results.append)
+    assert window.progress_bar.isVisible() and window.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: results == ["done"], timeout=10000)
+    assert sorted(set(values))[-1] == 5 and len(set(values)) >= 3
+    qtbot.waitUntil(lambda: not window.progress_bar.isVisible(), timeout=5000)
+    assert not window.cancel_button.isEnabled()
+
+
+def test_cancel_stops_job_and_resets_ui(window, runner, qtbot):
+    results, finished = [], []
+    started = threading.Event()
+    worker = runner.start(slow_job, 1000, 0.01, started, owner="tab", on_result=results.append,
+                          on_finished=lambda: finished.append(True))
+    assert started.wait(5)
+    qtbot.mouseClick(window.cancel_button, qtbot_button())
+    qtbot.waitUntil(lambda: finished == [True], timeout=5000)
+    assert worker.is_cancelled and results == []
+    assert not window.progress_bar.isVisible() and not window.cancel_button.isEnabled()
+    assert "Cancelled" in window.statusBar().currentMessage()
+
+
+def qtbot_button():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
+
+
+def test_failing_job_message_in_status_bar(window, runner, qtbot):
+    runner.start(failing_job, owner="tab")
+    qtbot.waitUntil(lambda: "not Chinese" in window.statusBar().currentMessage(), timeout=5000)
+    assert "Traceback" not in window.statusBar().currentMessage()
+
+
+def test_close_while_job_runs_cancels_and_waits(qtbot, runner):
+    win = MainWindow(runner=runner, tab_factories=fake_factories())
+    qtbot.addWidget(win)
+    win.show()
+    started = threading.Event()
+    worker = runner.start(slow_job, 100000, 0.01, started, owner="tab")
+    assert started.wait(5)
+    win.close()
+    assert worker.is_cancelled and worker.is_finished
+
+
+def test_cross_tab_hooks(window, qtbot):
+    window._on_ocr_send_to_segmentation("识别的文字")
+    assert window.tabs.currentIndex() == 1
+    assert window.tab("SegmentTab").received == ["识别的文字"]
+    window._on_couplet_show_attention("春风", "秋月")
+    assert window.tabs.currentIndex() == 3
+    assert window.tab("AttentionTab").received == [("春风", "秋月")]
+
+
+def test_settings_remember_tab_and_geometry(qtbot, runner):
+    first = MainWindow(runner=runner, tab_factories=fake_factories())
+    qtbot.addWidget(first)
+    first.show()
+    first.tabs.setCurrentIndex(2)
+    first.resize(720, 520)
+    first.close()
+    QSettings("Mowen", "Mowen").sync()
+    second = MainWindow(runner=runner, tab_factories=fake_factories())
+    qtbot.addWidget(second)
+    assert second.tabs.currentIndex() == 2
+    assert (second.width(), second.height()) == (720, 520)
+
+
+def test_about_lists_version_device_and_models(window, qtbot):
+    from engine import __version__
+    from engine.registry import list_models
+
+    dialog = window.show_about()
+    qtbot.addWidget(dialog)
+    text = dialog.findChild(QWidget, "about_text").toPlainText()
+    assert __version__ in text and "Device" in text
+    for entry in list_models():
+        assert entry.name in text
+
+
+def test_screenshots_one_png_per_tab(window, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from gui.screenshots import take_screenshots
+
+    assert take_screenshots(window, tmp_path) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == ["1_ocr.png", "2_segment.png", "3_couplet.png", "4_attention.png"]
+    image = QImage(str(tmp_path / "1_ocr.png"))
+    assert (image.width(), image.height()) == (1280, 800)
+
+
+def test_desktop_entry_is_valid(tmp_path):
+    from gui.desktop_entry import ICON, install_desktop_entry
+
+    path = install_desktop_entry(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert f"Icon={ICON}" in text and ICON.is_file()
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    assert exec_line.split("=", 1)[1].split()[0].startswith("/")
+    validator = shutil.which("desktop-file-validate")
+    if validator is None:
+        pytest.skip("desktop-file-validate is not installed")
+    out = subprocess.run([validator, str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
