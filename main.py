@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    _close_on_signals(window)
 
     if not chinese_font_families():
         QTimer.singleShot(0, lambda: QMessageBox.warning(
@@ -79,6 +80,23 @@ def main(argv: list[str] | None = None) -> int:
 
         QTimer.singleShot(0, lambda: app.exit(take_screenshots(window, Path(args.screenshot))))
     return app.exec()
+
+
+def _close_on_signals(window) -> None:
+    """SIGINT/SIGTERM close the window cleanly (jobs cancelled, settings saved)."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def request_close(*_args) -> None:
+        QTimer.singleShot(0, window.close)
+
+    signal.signal(signal.SIGINT, request_close)
+    signal.signal(signal.SIGTERM, request_close)
+    # Python runs signal handlers only between bytecodes: wake the interpreter regularly.
+    ticker = QTimer(window)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
 
 
 if __name__ == "__main__":
