@@ -382,3 +382,56 @@ def gumbel_max_samples(scores: torch.Tensor, num_samples: int, *,
     g = gumbel_noise((num_samples, *scores.shape), generator=generator, dtype=scores.dtype,
                      device=scores.device)
     return (scores.unsqueeze(0) + g).argmax(dim=-1)
+
+
+# ----------------------------------------------------------------------------
+# numpy-facing helpers for interactive views (the GUI's softmax explorer)
+# ----------------------------------------------------------------------------
+EXPLORER_KINDS = ("softmax", "sparse_softmax", "sparsemax", "entmax", "smooth_topk", "taylor_softmax")
+
+
+def normalize_all(scores: Any, *, tau: float = 1.0, alpha: float = 1.5, k: float = 2,
+                  kinds: tuple[str, ...] = EXPLORER_KINDS) -> dict[str, np.ndarray]:
+    """Every deterministic normaliser of one score vector (n,) -> {kind: probabilities (n,)}.
+
+    ``k`` is clipped to [1, n] (rounded for sparse softmax) so a slider can drive it.
+    """
+    x = torch.as_tensor(np.asarray(scores, dtype=np.float64).reshape(-1))
+    n = x.shape[0]
+    k = min(max(float(k), 1.0), float(n))
+    out = {}
+    with torch.no_grad():
+        for kind in kinds:
+            kind_k = max(1, int(round(k))) if kind == "sparse_softmax" else k
+            out[kind] = normalize(x, kind, tau=tau, alpha=alpha, k=kind_k).numpy()
+    return out
+
+
+class GumbelSampler:
+    """Accumulates Gumbel-max draws from softmax(scores / tau) (numpy in and out).
+
+    ``draw(m)`` adds m perturb-and-max samples; ``frequencies`` (n,) tends to
+    ``target`` = softmax(scores / tau) as ``total`` grows (error ~ 1/sqrt(total)).
+    """
+
+    def __init__(self, scores: Any, tau: float = 1.0, seed: int = 0):
+        self._scores = torch.as_tensor(np.asarray(scores, dtype=np.float64).reshape(-1)) / float(tau)
+        self._generator = torch.Generator().manual_seed(int(seed))
+        self.counts = np.zeros(self._scores.shape[0], dtype=np.int64)
+        self.target = torch.softmax(self._scores, dim=-1).numpy()
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        return self.counts / max(1, self.total)
+
+    def draw(self, num_samples: int) -> None:
+        draws = gumbel_max_samples(self._scores, int(num_samples), generator=self._generator)
+        self.counts += np.bincount(draws.numpy(), minlength=len(self.counts))
+
+    def total_variation(self) -> float:
+        """Half the L1 distance between the empirical frequencies and softmax."""
+        return 0.5 * float(np.abs(self.frequencies - self.target).sum())

@@ -51,6 +51,17 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class CurveLine:
+    """One line of a study's plot: ``group`` picks the colour, ``style`` is solid/dashed/dotted."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    group: int
+    style: str = "solid"
+
+
 def _csv(header: Sequence[str], columns: Sequence[np.ndarray]) -> str:
     buffer = io.StringIO()
     buffer.write(",".join(header) + "\n")
@@ -80,6 +91,15 @@ class NoiseRobustnessCurves:
     title = "Noise robustness 噪声鲁棒性"
     x_label = "n (number of keys)"
     y_label = "RMS error of the output per dimension"
+    x_log = True
+    y_log = True
+
+    def lines(self) -> list[CurveLine]:
+        out = []
+        for s, sigma in enumerate(self.sigmas):
+            out.append(CurveLine(f"simulated σ={sigma:g}", self.n_values, self.simulated[s], s, "solid"))
+            out.append(CurveLine(f"expected σ={sigma:g}", self.n_values, self.expected[s], s, "dashed"))
+        return out
 
     def to_csv(self) -> str:
         header, columns = ["n"], [self.n_values]
@@ -144,6 +164,15 @@ class EntropyScaleCurves:
     title = "Entropy vs length 熵与长度"
     x_label = "n (number of keys)"
     y_label = "attention entropy (nats)"
+    x_log = True
+    y_log = False
+
+    def lines(self) -> list[CurveLine]:
+        out = [CurveLine("log n (uniform)", self.n_values, self.max_entropy, -1, "dotted")]
+        for i, d in enumerate(self.d_values):
+            out.append(CurveLine(f"1/√d, d={d}", self.n_values, self.entropy_sqrt_d[i], i, "solid"))
+            out.append(CurveLine(f"log n/√d, d={d}", self.n_values, self.entropy_log_n[i], i, "dashed"))
+        return out
 
     def to_csv(self) -> str:
         header, columns = ["n", "log_n"], [self.n_values, self.max_entropy]
@@ -208,6 +237,16 @@ class EntropyInitCurves:
     title = "Entropy at initialisation 初始化与熵"
     x_label = "initialisation scale (W ~ N(0, scale²/d))"
     y_label = "attention entropy (nats)"
+    x_log = True
+    y_log = False
+
+    def lines(self) -> list[CurveLine]:
+        out = []
+        for i, n in enumerate(self.n_values):
+            out.append(CurveLine(f"n={n}", self.scales, self.entropy[i], i, "solid"))
+            out.append(CurveLine(f"log {n} (uniform)", self.scales, np.full(len(self.scales), self.max_entropy[i]),
+                                 i, "dotted"))
+        return out
 
     def to_csv(self) -> str:
         header, columns = ["scale"], [self.scales]

@@ -100,11 +100,14 @@ def test_position_scores_takes_the_top_logits(tiny_model):
 
 def test_list_attention_models_reads_configs(tmp_path):
     for name, config, default in [("couplet-bert", {"architecture": "bert"}, False),
+                                  ("couplet-mlm", {"kind": "bert"}, False),
+                                  ("couplet-cnn", {"kind": "cnn"}, False),
                                   ("couplet-bert-big", {"model_type": "bert"}, True),
                                   ("couplet-lstm", {"architecture": "lstm"}, False)]:
         folder = tmp_path / "couplet" / name
         folder.mkdir(parents=True)
         (folder / "config.json").write_text(json.dumps(config))
         write_manifest(folder, name=name, task="couplet", loader="x:y", default=default)
-    assert list_attention_models("couplet", registry=Registry(tmp_path)) == ["couplet-bert-big", "couplet-bert"]
+    assert list_attention_models("couplet", registry=Registry(tmp_path)) == ["couplet-bert-big", "couplet-bert",
+                                                                            "couplet-mlm"]
     assert list_attention_models("segment", registry=Registry(tmp_path)) == []

@@ -13,6 +13,7 @@ from torch.autograd import gradcheck
 
 from engine.attention.normalizers import (
     DETERMINISTIC_KINDS,
+    GumbelSampler,
     KINDS,
     entmax,
     entmax15,
@@ -21,6 +22,7 @@ from engine.attention.normalizers import (
     gumbel_softmax,
     hard_topk,
     normalize,
+    normalize_all,
     normalize_numpy,
     smooth_topk,
     sparsemax,
@@ -214,3 +216,19 @@ def test_numpy_wrapper_and_errors():
     with pytest.raises(ValueError):
         normalize(torch.ones(3), "softmax", tau=0)
     assert set(DETERMINISTIC_KINDS) < set(KINDS)
+
+
+def test_normalize_all_and_gumbel_sampler_for_the_explorer():
+    scores = [2.0, 1.0, -0.5, 0.0]
+    out = normalize_all(scores, tau=0.5, alpha=1.5, k=2.4)
+    assert set(out) == {"softmax", "sparse_softmax", "sparsemax", "entmax", "smooth_topk", "taylor_softmax"}
+    np.testing.assert_allclose(out["softmax"], normalize_numpy(scores, "softmax", tau=0.5))
+    assert int(support_size(out["sparse_softmax"])) == 2  # k rounded for sparse softmax
+    assert out["smooth_topk"].sum() == pytest.approx(2.4)
+    sampler = GumbelSampler(scores, tau=0.5, seed=3)
+    sampler.draw(200)
+    early = sampler.total_variation()
+    sampler.draw(50000)
+    assert sampler.total == 50200
+    np.testing.assert_allclose(sampler.target, out["softmax"])
+    assert sampler.total_variation() < min(early, 0.01)

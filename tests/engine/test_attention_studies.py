@@ -82,3 +82,6 @@ def test_default_studies_run_and_export_csv(name):
     header = csv[0].split(",")
     assert len(csv) > 2 and all(len(line.split(",")) == len(header) for line in csv[1:])
     assert curves.title and curves.x_label and curves.y_label
+    lines = curves.lines()
+    assert len(lines) >= 2 and all(len(line.x) == len(line.y) > 2 for line in lines)
+    assert {line.style for line in lines} <= {"solid", "dashed", "dotted"}
