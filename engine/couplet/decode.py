@@ -1,0 +1,387 @@
+"""Constrained decoding of lower lines: ``generate_couplet(upper, ...) -> CoupletResult``.
+
+A model gives log-probabilities for every lower-line position (:mod:`engine.couplet.model`).
+Decoding searches *character slots* rather than positions: positions where the upper
+line repeats a character form one slot and receive one character, and different slots
+receive different characters, so the repeat structure of the two lines is identical by
+construction.  Punctuation positions are copied, the upper character of a slot is removed
+from its candidates, and special tokens are never candidates, so every hard constraint of
+对仗 holds for every output (:func:`engine.couplet.rules.check_rules` confirms it).
+
+Soft rules enter the search score: a bonus for 平仄 opposition at each position (larger on
+the even positions, the ones that matter in 一三五不论，二四六分明) and a large penalty
+when the upper line ends in 仄 and the candidate does not end in 平.
+
+Search: beam search over slots (temperature 0) or sampling with temperature, top-k and
+top-p (N candidates, distinct).  Characters can be locked at chosen positions (and 藏头
+mode locks the first character).  For a conditional model (the BERT masked LM) the
+candidates are refined by mask-predict (Ghazvininejad et al., 2019): the least confident
+slots are masked again and predicted with the rest of the line visible, for
+``refine_steps`` rounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.couplet.data import PUNCTUATION, is_cjk, is_punct
+from engine.couplet.rules import PING, ZE, InvalidLine, RuleReport, check_rules, normalise_upper, ping_ze, repeat_groups
+
+ENDING_PENALTY = 8.0  # log-prob units; makes a 仄 ending after a 仄 upper ending very rare
+PING_AFTER_PING_PENALTY = 1.0  # an upper line ending in 平 prefers a 仄 lower ending
+OPPOSITION_BONUS_EVEN = 0.5  # per position (2nd, 4th, 6th …) whose 平仄 opposes the upper's
+OPPOSITION_BONUS_ODD = 0.15
+FALLBACK_LOG_PROB = -50.0  # for characters outside the model's vocabulary
+# characters used only when a model's vocabulary cannot fill every slot (tiny test models)
+_FALLBACK_CHARS = ("天地人山水风云日月花草春秋江河湖海星辰雪雨霜露松竹梅兰书画琴棋诗酒茶香金玉石木火土"
+                   "东西南北红绿青白黄紫高低长短新旧古今来去大小多少深浅远近明暗开合")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One lower line.  ``score`` = (model log-prob + rule bonus) per character;
+    ``alternatives[i]`` = the model's best (character, probability) at position i (empty for
+    punctuation), the upper character at i excluded."""
+
+    text: str
+    score: float
+    log_prob: float  # mean model log-probability per character
+    rules: RuleReport
+    alternatives: tuple[tuple[tuple[str, float], ...], ...]
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "score": round(self.score, 4), "log_prob": round(self.log_prob, 4),
+                "rules": self.rules.as_dict()}
+
+
+@dataclass(frozen=True)
+class CoupletResult:
+    upper: str
+    model: str
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate:
+        return self.candidates[0]
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _tone_classes(model) -> np.ndarray:
+    """Per vocabulary entry: 1 平, 2 仄, 0 unknown (cached on the model object)."""
+    cached = getattr(model, "_tone_classes", None)
+    if cached is None:
+        cached = np.array([{PING: 1, ZE: 2}.get(ping_ze(t), 0) if len(t) == 1 else 0 for t in model.vocab], np.int8)
+        model._tone_classes = cached
+    return cached
+
+
+def _tone_class(ch: str) -> int:
+    return {PING: 1, ZE: 2}.get(ping_ze(ch), 0)
+
+
+def _position_weight(i: int) -> float:
+    return OPPOSITION_BONUS_EVEN if i % 2 == 1 else OPPOSITION_BONUS_ODD
+
+
+def _bonus_vector(upper: str, positions: list[int], classes: np.ndarray) -> np.ndarray:
+    """Rule bonus of every vocabulary entry for a slot covering ``positions``: (V,)."""
+    bonus = np.zeros(len(classes), np.float32)
+    last = len(upper) - 1
+    for i in positions:
+        uc = _tone_class(upper[i])
+        if uc:
+            bonus += _position_weight(i) * ((classes != 0) & (classes != uc))
+        if i == last:
+            if uc == 2:
+                bonus -= ENDING_PENALTY * (classes != 1)
+            elif uc == 1:
+                bonus -= PING_AFTER_PING_PENALTY * (classes == 1)
+    return bonus
+
+
+def _bonus_of(upper: str, positions: list[int], ch: str) -> float:
+    """The same bonus for one character (used for characters outside the vocabulary)."""
+    c = _tone_class(ch)
+    total = 0.0
+    last = len(upper) - 1
+    for i in positions:
+        uc = _tone_class(upper[i])
+        if uc and c and c != uc:
+            total += _position_weight(i)
+        if i == last:
+            if uc == 2 and c != 1:
+                total -= ENDING_PENALTY
+            elif uc == 1 and c == 1:
+                total -= PING_AFTER_PING_PENALTY
+    return total
+
+
+class _Problem:
+    """One upper line: its slots, locks and the model's scores per slot."""
+
+    def __init__(self, model, upper: str, locked: dict[int, str]):
+        self.model = model
+        self.upper = upper
+        self.slots = repeat_groups(upper)
+        self.slot_of = {i: g for g, ps in enumerate(self.slots) for i in ps}
+        self.locked: dict[int, str] = {}  # slot -> character
+        for pos, ch in locked.items():
+            self.locked[self.slot_of[pos]] = ch
+        self.classes = _tone_classes(model)
+        self.bonus = [_bonus_vector(upper, ps, self.classes) for ps in self.slots]
+        self.needed = len(self.slots) + len(self.locked) + 2
+
+    def model_logp(self, rows: np.ndarray, g: int, ch: str) -> float:
+        idx = self.model.index.get(ch)
+        if idx is None or not np.isfinite(rows[self.slots[g], idx]).all():
+            return FALLBACK_LOG_PROB * len(self.slots[g])
+        return float(rows[self.slots[g], idx].sum())
+
+    def candidates(self, rows: np.ndarray, g: int, how_many: int) -> list[tuple[str, float, float]]:
+        """Best (char, total score, model log-prob) for slot g, best first; rows: (n, V)."""
+        ps = self.slots[g]
+        model_score = rows[ps].sum(axis=0)
+        total = model_score + self.bonus[g]
+        banned_idx = self.model.index.get(self.upper[ps[0]])
+        if banned_idx is not None:
+            total[banned_idx] = -np.inf
+        k = min(how_many, len(total))
+        top = np.argpartition(-total, k - 1)[:k]
+        top = top[np.argsort(-total[top], kind="stable")]
+        out = [(self.model.vocab[j], float(total[j]), float(model_score[j])) for j in top if np.isfinite(total[j])]
+        if len(out) < how_many:  # tiny vocabularies: top up with fallback characters
+            have = {c for c, _, _ in out} | {self.upper[ps[0]]}
+            extra = [c for c in _FALLBACK_CHARS if c not in have]
+            code = 0x4E00
+            while len(out) + len(extra) < how_many:
+                ch = chr(code)
+                if ch not in have and ch not in extra:
+                    extra.append(ch)
+                code += 1
+            for ch in extra[: how_many - len(out)]:
+                lp = FALLBACK_LOG_PROB * len(ps)
+                out.append((ch, lp + _bonus_of(self.upper, ps, ch), lp))
+        return out
+
+    def locked_entry(self, rows: np.ndarray, g: int) -> tuple[str, float, float]:
+        ch = self.locked[g]
+        lp = self.model_logp(rows, g, ch)
+        return ch, lp + _bonus_of(self.upper, self.slots[g], ch), lp
+
+
+def _beam_search(problem: _Problem, rows: np.ndarray, fixed: dict[int, str], width: int, n_out: int):
+    """Best ``n_out`` slot assignments: list of tuple(chars per slot)."""
+    n_slots = len(problem.slots)
+    how_many = max(width, problem.needed, 8)
+    beams = [(0.0, (), frozenset(fixed.values()))]
+    for g in range(n_slots):
+        expanded = []
+        if g in fixed:
+            ch = fixed[g]
+            lp = problem.model_logp(rows, g, ch)
+            step = lp + _bonus_of(problem.upper, problem.slots[g], ch)
+            expanded = [(s + step, chars + (ch,), used) for s, chars, used in beams]
+        else:
+            options = problem.candidates(rows, g, how_many)
+            for s, chars, used in beams:
+                taken = 0
+                for ch, tot, _ in options:
+                    if ch in used:
+                        continue
+                    expanded.append((s + tot, chars + (ch,), used | {ch}))
+                    taken += 1
+                    if taken >= width:
+                        break
+        expanded.sort(key=lambda b: -b[0])
+        beams = expanded[: max(width, n_out)]
+    return [chars for _, chars, _ in beams[:n_out]]
+
+
+def _sample(problem: _Problem, rows: np.ndarray, fixed: dict[int, str], temperature: float,
+            top_k: int, top_p: float, rng: np.random.Generator):
+    """One slot assignment drawn slot by slot from the constrained, filtered distribution."""
+    used = set(fixed.values())
+    chars = []
+    how_many = max(problem.needed, top_k or 0, 64)
+    for g in range(len(problem.slots)):
+        if g in fixed:
+            chars.append(fixed[g])
+            continue
+        options = [(ch, tot) for ch, tot, _ in problem.candidates(rows, g, how_many) if ch not in used]
+        if top_k and top_k > 0:
+            options = options[:top_k]
+        scores = np.array([tot for _, tot in options], np.float64) / max(temperature, 1e-6)
+        probs = np.exp(scores - scores.max())
+        probs /= probs.sum()
+        if top_p < 1.0:
+            keep = int(np.searchsorted(np.cumsum(probs), top_p) + 1)
+            probs = probs[:keep] / probs[:keep].sum()
+        ch = options[int(rng.choice(len(probs), p=probs))][0]
+        used.add(ch)
+        chars.append(ch)
+    return tuple(chars)
+
+
+def _assemble(problem: _Problem, chars: tuple[str, ...]) -> str:
+    out = list(problem.upper)
+    for g, ps in enumerate(problem.slots):
+        for i in ps:
+            out[i] = chars[g]
+    return "".join(out)
+
+
+def _alternatives(problem: _Problem, rows: np.ndarray, k: int):
+    vocab = problem.model.vocab
+    out = []
+    for i, u in enumerate(problem.upper):
+        if is_punct(u) or k <= 0:
+            out.append(())
+            continue
+        row = rows[i].copy()
+        if u in problem.model.index:
+            row[problem.model.index[u]] = -np.inf
+        top = np.argpartition(-row, min(k, len(row) - 1))[:k]
+        top = top[np.argsort(-row[top], kind="stable")]
+        out.append(tuple((vocab[j], float(np.exp(row[j]))) for j in top if np.isfinite(row[j])))
+    return tuple(out)
+
+
+def _resolve_model(model):
+    if model is None or isinstance(model, str):
+        from engine.registry import load_model
+
+        return load_model(model, task="couplet") if model else load_model(task="couplet")
+    return model
+
+
+def _merge_locks(core: str, locked: dict[int, str] | None, acrostic: str | None) -> dict[int, str]:
+    locks = dict(locked or {})
+    if acrostic:
+        acrostic = acrostic.strip()
+        if len(acrostic) == 2:
+            if core[0] != acrostic[0]:
+                raise InvalidLine(f"藏头: the upper line should start with {acrostic[0]!r}")
+            acrostic = acrostic[1]
+        if len(acrostic) != 1:
+            raise InvalidLine("藏头: give the lower line's first character (or the first characters of both lines)")
+        if 0 in locks and locks[0] != acrostic:
+            raise InvalidLine("藏头 conflicts with the character locked at position 1")
+        locks[0] = acrostic
+    slots = repeat_groups(core)
+    slot_of = {i: g for g, ps in enumerate(slots) for i in ps}
+    by_slot: dict[int, str] = {}
+    for pos, ch in sorted(locks.items()):
+        if not 0 <= pos < len(core) or is_punct(core[pos]):
+            raise InvalidLine(f"cannot lock position {pos + 1}: it is punctuation or outside the line")
+        if not (isinstance(ch, str) and len(ch) == 1 and is_cjk(ch)):
+            raise InvalidLine(f"a locked character must be one Chinese character, not {ch!r}")
+        if ch == core[pos]:
+            raise InvalidLine(f"cannot lock {ch!r} at position {pos + 1}: it copies the upper line")
+        g = slot_of[pos]
+        if by_slot.get(g, ch) != ch:
+            raise InvalidLine(f"positions {', '.join(str(p + 1) for p in slots[g])} repeat one character in the "
+                              "upper line, so they must hold one character in the lower line")
+        by_slot[g] = ch
+    if len(set(by_slot.values())) != len(by_slot):
+        raise InvalidLine("the same character is locked where the upper line has different characters")
+    return {slots[g][0]: ch for g, ch in by_slot.items()}
+
+
+def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float = 0.0, top_k: int = 0,
+                     top_p: float = 1.0, beam_width: int | None = None, locked: dict[int, str] | None = None,
+                     acrostic: str | None = None, refine_steps: int | None = None, seed: int | None = None,
+                     alternatives: int = 8) -> CoupletResult:
+    """Lower lines for ``upper`` that meet every hard constraint, best first.
+
+    model: a :class:`~engine.couplet.model.CoupletModel`, a registry name, or None (default
+    couplet model).  ``temperature`` 0 → beam search (``beam_width``, default max(5, n));
+    > 0 → sampling with ``top_k`` (0 = all) and ``top_p``.  ``locked``: {position (0-based,
+    in ``upper``): character}.  ``acrostic``: the lower line's first character (or the first
+    characters of both lines).  ``refine_steps``: mask-predict rounds for conditional models
+    (default: the model config's ``refine_steps`` or 0).  Raises :class:`InvalidLine` with
+    a message for people when the line or a lock cannot be used."""
+    model = _resolve_model(model)
+    line = normalise_upper(upper, getattr(model, "max_len", 30))
+    core = line.rstrip(PUNCTUATION)
+    tail = line[len(core):]
+    if len(core) < 1:
+        raise InvalidLine("empty line")
+    locks = _merge_locks(core, locked, acrostic)
+    n = max(1, int(n))
+    rng = np.random.default_rng(seed)
+    problem = _Problem(model, core, locks)
+    fixed_locks = dict(problem.locked)
+    if refine_steps is None:
+        refine_steps = int(getattr(model, "config", {}).get("refine_steps", 0))
+    if not getattr(model, "conditional", False):
+        refine_steps = 0
+
+    partial = [locks.get(i) for i in range(len(core))]
+    rows0 = model.log_probs(core, [partial])[0]
+    sampling = temperature > 0
+    width = max(beam_width or 5, n)
+    if sampling:
+        assignments, seen = [], set()
+        for _ in range(5 * n):
+            a = _sample(problem, rows0, fixed_locks, temperature, top_k, top_p, rng)
+            if a not in seen:
+                seen.add(a)
+                assignments.append(a)
+            if len(assignments) >= n:
+                break
+        if len(assignments) < n:  # a peaked distribution: fill up with the beam's best
+            for a in _beam_search(problem, rows0, fixed_locks, width + n, width + n):
+                if a not in seen and len(assignments) < n:
+                    seen.add(a)
+                    assignments.append(a)
+    else:
+        assignments = _beam_search(problem, rows0, fixed_locks, width, n)
+
+    originals = list(assignments)
+    rows = [rows0.copy() for _ in assignments]
+    for step in range(1, refine_steps + 1):
+        free = [g for g in range(len(problem.slots)) if g not in fixed_locks]
+        m = math.ceil(len(free) * (refine_steps - step + 1) / (refine_steps + 1))
+        if m == 0 or not free:
+            break
+        remask = []
+        for a, r in zip(assignments, rows):
+            conf = [problem.model_logp(r, g, a[g]) / len(problem.slots[g]) for g in free]
+            remask.append({free[j] for j in np.argsort(conf, kind="stable")[:m]})
+        lowers = []
+        for a, masked in zip(assignments, remask):
+            lowers.append([core[i] if is_punct(core[i]) else None if problem.slot_of[i] in masked
+                           else a[problem.slot_of[i]] for i in range(len(core))])
+        new_rows = model.log_probs(core, lowers)
+        for b, (a, masked) in enumerate(zip(assignments, remask)):
+            for g in masked:
+                rows[b][problem.slots[g]] = new_rows[b][problem.slots[g]]
+            keep = {g: a[g] for g in range(len(problem.slots)) if g not in masked}
+            if sampling:
+                assignments[b] = _sample(problem, rows[b], keep, temperature, top_k, top_p, rng)
+            else:
+                assignments[b] = _beam_search(problem, rows[b], keep, width, 1)[0]
+
+    candidates, seen_text = [], set()
+    n_chars = sum(1 for ch in core if not is_punct(ch))
+    # refinement can make candidates converge; the unrefined ones keep N distinct lines
+    pool = list(zip(assignments, rows)) + ([(a, rows0) for a in originals] if refine_steps else [])
+    for a, r in pool:
+        text = _assemble(problem, a)
+        if text in seen_text:
+            continue
+        seen_text.add(text)
+        logp = sum(problem.model_logp(r, g, a[g]) for g in range(len(problem.slots)))
+        bonus = sum(_bonus_of(core, problem.slots[g], a[g]) for g in range(len(problem.slots)))
+        full = text + tail
+        candidates.append(Candidate(text=full, score=(logp + bonus) / n_chars, log_prob=logp / n_chars,
+                                    rules=check_rules(line, full),
+                                    alternatives=_alternatives(problem, r, alternatives) + tuple(() for _ in tail)))
+    candidates.sort(key=lambda c: -c.score)
+    candidates = candidates[:n]
+    return CoupletResult(upper=line, model=getattr(model, "name", "?"), candidates=tuple(candidates))

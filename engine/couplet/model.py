@@ -1,0 +1,288 @@
+"""Couplet models: the seed's gated-CNN sequence labeller and a small BERT-style masked LM.
+
+Both predict, for every position of the lower line, a distribution over the character
+vocabulary.  They are wrapped in :class:`CoupletModel` objects with one interface
+(:meth:`CoupletModel.log_probs`) that :mod:`engine.couplet.decode` searches under the
+hard constraints.
+
+* :class:`GatedCNN` — the baseline of the seed post 基于CNN和序列标注的对联机器人 (苏剑林):
+  upper and lower lines align character by character, so the lower line is a *labelling*
+  of the upper one: embedding → stacked residual gated 1-D convolutions
+  (``h + conv_a(h) * sigmoid(conv_b(h))``) → a softmax over the vocabulary per position.
+  Every position is predicted independently of the others.
+* :class:`BertCouplet` — a ``transformers`` ``BertForMaskedLM`` built from a small
+  ``BertConfig`` (eager attention, so the Attention tab gets real maps).  The input is
+  ``[CLS] upper [SEP] lower' [SEP]`` where ``lower'`` is the lower line with unknown
+  positions replaced by ``[MASK]``; all masked positions are predicted at once, and
+  :mod:`engine.couplet.decode` can re-mask low-confidence positions and predict them again
+  (mask-predict refinement, Ghazvininejad et al. 2019).  Lower-line position ``k`` reuses
+  the position id of upper-line position ``k`` (segment ids tell the halves apart), which
+  makes the character-by-character alignment of a couplet explicit to the attention.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.couplet.data import CLS, MASK, PAD, SEP, SPECIAL_TOKENS, UNK, is_punct
+
+# --------------------------------------------------------------------------------------
+# networks
+
+
+class GatedResidualConv(nn.Module):
+    """``h + conv_a(h) * sigmoid(conv_b(h))`` with 'same' padding; h: (B, C, T)."""
+
+    def __init__(self, channels: int, kernel: int, dilation: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, 2 * channels, kernel, padding=dilation * (kernel - 1) // 2, dilation=dilation)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        a, b = self.conv(h).chunk(2, dim=1)
+        return h + a * torch.sigmoid(b)
+
+
+class GatedCNN(nn.Module):
+    """Embedding → gated residual CNN → per-position vocabulary logits.
+
+    forward(ids: (B, T) int64) -> logits (B, T, V)."""
+
+    def __init__(self, vocab_size: int, dim: int = 128, layers: int = 5, kernel: int = 3,
+                 dilations: tuple[int, ...] = (1, 2, 1, 2, 1, 2, 1, 2)):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        self.blocks = nn.ModuleList(GatedResidualConv(dim, kernel, dilations[i % len(dilations)]) for i in range(layers))
+        self.norm = nn.LayerNorm(dim)
+        self.out = nn.Linear(dim, vocab_size)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = self.embed(ids).transpose(1, 2)
+        for block in self.blocks:
+            h = block(h)
+        return self.out(self.norm(h.transpose(1, 2)))
+
+
+def build_bert(config: dict):
+    """A fresh ``BertForMaskedLM`` (eager attention) from our config dict."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    bert_config = BertConfig(
+        vocab_size=config["vocab_size"], hidden_size=config["dim"], num_hidden_layers=config["layers"],
+        num_attention_heads=config["heads"], intermediate_size=config["dim"] * 4,
+        max_position_embeddings=config.get("max_positions", 64), type_vocab_size=2,
+        hidden_dropout_prob=config.get("dropout", 0.1), attention_probs_dropout_prob=config.get("dropout", 0.1),
+        pad_token_id=PAD,
+    )
+    return BertForMaskedLM(bert_config, attn_implementation="eager") if _accepts_attn_kw() else \
+        BertForMaskedLM._from_config(bert_config, attn_implementation="eager")
+
+
+def _accepts_attn_kw() -> bool:
+    import inspect
+
+    from transformers import BertForMaskedLM
+
+    try:
+        return "attn_implementation" in inspect.signature(BertForMaskedLM.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def bert_inputs(upper_ids: torch.Tensor, lower_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Keyword inputs for ``[CLS] upper [SEP] lower [SEP]``.
+
+    upper_ids, lower_ids: (B, n) int64 → input_ids, token_type_ids, position_ids: (B, 2n+3).
+    Position ids: CLS 0, upper 1..n, SEP n+1, lower 1..n, SEP n+1 (aligned halves)."""
+    b, n = upper_ids.shape
+    dev = upper_ids.device
+    cls = torch.full((b, 1), CLS, dtype=torch.long, device=dev)
+    sep = torch.full((b, 1), SEP, dtype=torch.long, device=dev)
+    input_ids = torch.cat([cls, upper_ids, sep, lower_ids, sep], dim=1)
+    types = torch.cat([torch.zeros(b, n + 2, dtype=torch.long, device=dev),
+                       torch.ones(b, n + 1, dtype=torch.long, device=dev)], dim=1)
+    half = torch.arange(n + 2, device=dev)
+    positions = torch.cat([half, half[1:]]).unsqueeze(0).expand(b, -1)
+    return {"input_ids": input_ids, "token_type_ids": types, "position_ids": positions,
+            "attention_mask": torch.ones_like(input_ids)}
+
+
+def bert_lower_logits(hf_model, upper_ids: torch.Tensor, lower_ids: torch.Tensor) -> torch.Tensor:
+    """Vocabulary logits for the lower-line positions only: (B, n, V)."""
+    n = upper_ids.shape[1]
+    inputs = bert_inputs(upper_ids, lower_ids)
+    hidden = hf_model.bert(**inputs).last_hidden_state[:, n + 2: 2 * n + 2]
+    return hf_model.cls(hidden)
+
+
+# --------------------------------------------------------------------------------------
+# model objects used by decoding, CLI, GUI and benchmarks
+
+
+class CoupletModel:
+    """A trained couplet model with its vocabulary.
+
+    ``log_probs(upper, lowers)`` → float32 array (B, n, V): log-probabilities of every
+    vocabulary entry at each lower-line position, with special tokens and punctuation
+    excluded (-inf).  ``lowers`` is a list of B partial lower lines (lists of n entries,
+    a character or None for 'unknown'); a non-conditional model ignores them."""
+
+    kind = "?"
+    conditional = False  # True when revealed lower characters change the prediction
+
+    def __init__(self, net: nn.Module, vocab: list[str], config: dict, name: str = ""):
+        self.net = net.eval()
+        self.vocab = vocab
+        self.index = {t: i for i, t in enumerate(vocab)}
+        self.config = config
+        self.name = name or config.get("name", self.kind)
+        self.max_len = int(config.get("max_len", 30))
+        self.device = next(net.parameters()).device
+        banned = np.zeros(len(vocab), dtype=bool)
+        for i, tok in enumerate(vocab):
+            banned[i] = tok in SPECIAL_TOKENS or is_punct(tok) or len(tok) != 1
+        self._banned = torch.from_numpy(banned).to(self.device)
+
+    def encode(self, text) -> list[int]:
+        return [self.index.get(ch, UNK) if ch is not None else MASK for ch in text]
+
+    def _finish(self, logits: torch.Tensor) -> np.ndarray:
+        logits = logits.float().masked_fill(self._banned, float("-inf"))
+        return torch.log_softmax(logits, dim=-1).cpu().numpy()
+
+    def log_probs(self, upper: str, lowers: list[list[str | None]] | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+
+class CnnCoupletModel(CoupletModel):
+    """The seed's baseline (gated CNN sequence labeller); ``net`` is a :class:`GatedCNN`."""
+
+    kind = "cnn"
+
+    @torch.inference_mode()
+    def log_probs(self, upper: str, lowers=None) -> np.ndarray:
+        ids = torch.tensor([self.encode(upper)], device=self.device)
+        out = self._finish(self.net(ids))
+        b = max(1, len(lowers or []))
+        return np.repeat(out, b, axis=0) if b > 1 else out
+
+
+class BertCouplet(CoupletModel):
+    """Small BERT masked LM filling the lower line: ``[CLS] upper [SEP] lower' [SEP]``.
+
+    For the Attention tab:
+
+    * ``hf_model`` — the ``transformers`` ``BertForMaskedLM`` (eager attention, eval mode);
+    * ``attention_inputs(upper, lower=None) -> (tokens, inputs)``: ``tokens`` are the display
+      tokens, one per input position (``"[CLS]", "春", …, "[SEP]", "[MASK]" …, "[SEP]"``;
+      when ``lower`` is None every lower position is ``[MASK]``), and ``inputs`` the
+      keyword tensors (on the model's device) such that
+      ``hf_model(**inputs, output_attentions=True).attentions`` is a tuple of per-layer
+      ``(1, heads, T, T)`` maps over exactly those ``T = len(tokens)`` tokens;
+    * ``position_logits(upper, position) -> (vocab, logits)``: the vocabulary list and the
+      raw logits, shape ``(V,)``, for lower-line position ``position`` with the whole lower
+      line masked.
+    """
+
+    kind = "bert"
+    conditional = True
+
+    @property
+    def hf_model(self):
+        return self.net
+
+    def _lower_ids(self, upper: str, lower) -> list[int]:
+        if lower is None:
+            lower = [None] * len(upper)
+        # punctuation of the lower line is known: it copies the upper line's
+        return [self.index.get(u) if is_punct(u) else (MASK if ch is None else self.index.get(ch, UNK))
+                for u, ch in zip(upper, lower)]
+
+    @torch.inference_mode()
+    def log_probs(self, upper: str, lowers=None) -> np.ndarray:
+        lowers = lowers or [None]
+        up = torch.tensor([self.encode(upper)] * len(lowers), device=self.device)
+        low = torch.tensor([self._lower_ids(upper, l) for l in lowers], device=self.device)
+        return self._finish(bert_lower_logits(self.net, up, low))
+
+    def attention_inputs(self, upper: str, lower: str | None = None) -> tuple[list[str], dict]:
+        if lower is not None and len(lower) != len(upper):
+            raise ValueError("the lower line must have the upper line's length")
+        up = torch.tensor([self.encode(upper)], device=self.device)
+        low_ids = self._lower_ids(upper, None if lower is None else list(lower))
+        low = torch.tensor([low_ids], device=self.device)
+        shown_lower = [self.vocab[i] if i not in (UNK,) else ch
+                       for i, ch in zip(low_ids, lower if lower is not None else [None] * len(upper))]
+        tokens = ["[CLS]", *upper, "[SEP]", *shown_lower, "[SEP]"]
+        return tokens, bert_inputs(up, low)
+
+    @torch.inference_mode()
+    def position_logits(self, upper: str, position: int) -> tuple[list[str], np.ndarray]:
+        if not 0 <= position < len(upper):
+            raise IndexError(f"position {position} outside a line of {len(upper)} characters")
+        up = torch.tensor([self.encode(upper)], device=self.device)
+        low = torch.tensor([self._lower_ids(upper, None)], device=self.device)
+        logits = bert_lower_logits(self.net, up, low)[0, position]
+        return self.vocab, logits.float().cpu().numpy()
+
+
+# --------------------------------------------------------------------------------------
+# building and loading
+
+
+def build_net(config: dict) -> nn.Module:
+    if config["kind"] == "cnn":
+        return GatedCNN(config["vocab_size"], dim=config["dim"], layers=config["layers"], kernel=config.get("kernel", 3))
+    if config["kind"] == "bert":
+        return build_bert(config)
+    raise ValueError(f"unknown couplet model kind {config['kind']!r}")
+
+
+def wrap(net: nn.Module, vocab: list[str], config: dict, name: str = "") -> CoupletModel:
+    cls = {"cnn": CnnCoupletModel, "bert": BertCouplet}[config["kind"]]
+    return cls(net, vocab, config, name)
+
+
+def _load(model_dir: Path, kind: str) -> CoupletModel:
+    from engine.device import get_device
+    from engine.registry import ModelCorrupt
+    from engine.weights import load_state_dict, read_config, read_vocab
+
+    config = read_config(model_dir)
+    vocab = read_vocab(model_dir)
+    if config.get("kind") != kind:
+        raise ModelCorrupt(f"{model_dir / 'config.json'}: expected a {kind} couplet model, found {config.get('kind')!r}")
+    if len(vocab) != config["vocab_size"]:
+        raise ModelCorrupt(f"{model_dir / 'vocab.txt'} has {len(vocab)} entries, config says {config['vocab_size']}")
+    net = build_net({**config, "dropout": 0.0})
+    state = {k: v.float() for k, v in load_state_dict(model_dir).items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    # the MLM decoder weight is tied to the word embeddings and is not stored twice
+    missing = [k for k in missing if not k.endswith("decoder.weight") and not k.endswith("decoder.bias")]
+    if missing or unexpected:
+        raise ModelCorrupt(f"{model_dir / 'model.safetensors'}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    if kind == "bert":
+        net.tie_weights()
+    net.to(get_device())
+    return wrap(net, vocab, config, name=model_dir.name)
+
+
+def load_cnn(model_dir: Path) -> CnnCoupletModel:
+    """Registry loader for the gated-CNN baseline."""
+    return _load(Path(model_dir), "cnn")
+
+
+def load_bert(model_dir: Path) -> BertCouplet:
+    """Registry loader for the BERT-style masked LM."""
+    return _load(Path(model_dir), "bert")
+
+
+def export_state(net: nn.Module, half: bool = True) -> dict:
+    """State dict for shipping: tied decoder weight dropped, fp16 to halve the file."""
+    state = {k: v for k, v in net.state_dict().items() if not k.endswith("decoder.weight")}
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+    return state

@@ -1,0 +1,146 @@
+"""The rules of 对仗 as code: input validation, tones (平仄) and the rule report.
+
+Hard constraints (decoding guarantees them; :func:`check_rules` verifies them):
+
+* the lower line has the upper line's length, with the same punctuation at the same places;
+* the lower line repeats characters exactly where the upper line does (same partition of
+  positions into equal characters);
+* no position holds the upper line's character at that position.
+
+Soft rules (scored, reported): tones from pypinyin's standard Mandarin reading, tones 1–2
+are 平 (level) and 3–4 仄 (oblique); a lower line should end in 平 when the upper ends in
+仄, and positions should oppose each other in 平仄.  Mandarin tones only approximate the
+classical categories (入声 characters read in tones 1–2 today count as 平 here), as the
+issue asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from engine.couplet.data import MAX_LEN, PUNCTUATION, is_cjk, is_punct
+
+PING, ZE = "平", "仄"
+_ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", ".": "。"}
+
+
+class InvalidLine(ValueError):
+    """An upper line (or a lock) that cannot be paired; the message says why, for people."""
+
+
+def normalise_upper(text: str, max_len: int = MAX_LEN) -> str:
+    """The upper line cleaned for the models, or :class:`InvalidLine` with a clear reason.
+
+    Spaces are removed and ASCII ``,;:?!.`` become full-width.  Rejected: empty lines,
+    characters that are neither Chinese nor couplet punctuation (Latin, digits, emoji,
+    brackets…), lines that start with punctuation or have two marks in a row, fewer than
+    two Chinese characters, more than ``max_len`` characters."""
+    if text is None or not text.strip():
+        raise InvalidLine("empty line: type an upper line (上联) of Chinese characters")
+    out = []
+    for ch in text.strip():
+        if ch.isspace():
+            continue
+        ch = _ASCII_PUNCT.get(ch, ch)
+        if not (is_cjk(ch) or is_punct(ch)):
+            kind = "Latin letters" if ch.isascii() and ch.isalpha() else \
+                "digits" if ch.isdigit() else f"the character {ch!r} (U+{ord(ch):04X})"
+            raise InvalidLine(f"not a Chinese line: it contains {kind}; only Chinese characters and "
+                              f"the punctuation {PUNCTUATION} are supported")
+        out.append(ch)
+    line = "".join(out)
+    if is_punct(line[0]):
+        raise InvalidLine("the line starts with punctuation")
+    if any(is_punct(a) and is_punct(b) for a, b in zip(line, line[1:])):
+        raise InvalidLine("two punctuation marks in a row: write one mark between the clauses")
+    n_chars = sum(1 for ch in line if is_cjk(ch))
+    if n_chars < 2:
+        raise InvalidLine("too short: a couplet line needs at least two Chinese characters")
+    if len(line.rstrip(PUNCTUATION)) > max_len:
+        raise InvalidLine(f"too long: {len(line)} characters, at most {max_len} are supported")
+    return line
+
+
+@lru_cache(maxsize=65536)
+def tone_of(ch: str) -> int:
+    """Mandarin tone 1–4 of a character's most common reading; 0 if unknown or neutral."""
+    if not is_cjk(ch):
+        return 0
+    from pypinyin import Style, lazy_pinyin
+
+    syllable = lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")
+    if not syllable or not syllable[0] or not syllable[0][-1].isdigit():
+        return 0
+    tone = int(syllable[0][-1])
+    return tone if 1 <= tone <= 4 else 0
+
+
+def ping_ze(ch: str) -> str:
+    """'平' for tones 1–2, '仄' for 3–4, '' when unknown."""
+    tone = tone_of(ch)
+    return PING if tone in (1, 2) else ZE if tone in (3, 4) else ""
+
+
+@lru_cache(maxsize=65536)
+def pinyin_of(ch: str) -> str:
+    """Pinyin with the tone mark (``chūn``); '' for punctuation."""
+    if not is_cjk(ch):
+        return ""
+    from pypinyin import Style, lazy_pinyin
+
+    syllable = lazy_pinyin(ch, style=Style.TONE, errors="ignore")
+    return syllable[0] if syllable else ""
+
+
+def last_char(line: str) -> str:
+    stripped = line.rstrip(PUNCTUATION)
+    return stripped[-1] if stripped else ""
+
+
+def repeat_groups(line: str) -> list[list[int]]:
+    """Positions of the non-punctuation characters grouped by character, in order of first use."""
+    groups: dict[str, list[int]] = {}
+    for i, ch in enumerate(line):
+        if not is_punct(ch):
+            groups.setdefault(ch, []).append(i)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class RuleReport:
+    """Which rules a lower line meets for its upper line."""
+
+    same_length: bool
+    punctuation: bool  # same marks at the same places, none elsewhere
+    repeats: bool  # repeats exactly where the upper line repeats
+    no_copy: bool  # no position copies the upper character
+    ping_ending: bool | None  # ends in 平 after a 仄 upper ending; None when the upper does not end in 仄
+    tone_opposition: float  # share of positions with known tones whose 平仄 are opposed
+
+    @property
+    def hard_ok(self) -> bool:
+        return self.same_length and self.punctuation and self.repeats and self.no_copy
+
+    def as_dict(self) -> dict:
+        return {"same_length": self.same_length, "punctuation": self.punctuation, "repeats": self.repeats,
+                "no_copy": self.no_copy, "ping_ending": self.ping_ending,
+                "tone_opposition": round(self.tone_opposition, 3), "hard_ok": self.hard_ok}
+
+
+def check_rules(upper: str, lower: str) -> RuleReport:
+    same_length = len(upper) == len(lower)
+    pairs = list(zip(upper, lower))
+    punctuation = same_length and all((u == l) if is_punct(u) else (is_cjk(l)) for u, l in pairs)
+    repeats = same_length and all(
+        (u1 == u2) == (l1 == l2)
+        for i, (u1, l1) in enumerate(pairs) if not is_punct(u1)
+        for (u2, l2) in pairs[i + 1:] if not is_punct(u2))
+    no_copy = same_length and all(is_punct(u) or u != l for u, l in pairs)
+    ping_ending = None
+    if ping_ze(last_char(upper)) == ZE:
+        ping_ending = ping_ze(last_char(lower)) == PING
+    known = [(ping_ze(u), ping_ze(l)) for u, l in pairs if not is_punct(u)]
+    known = [(a, b) for a, b in known if a and b]
+    opposition = sum(a != b for a, b in known) / len(known) if known else 0.0
+    return RuleReport(same_length, punctuation, repeats, no_copy, ping_ending, opposition)

@@ -1,0 +1,239 @@
+"""Train a couplet model: ``python -m engine.train.couplet --model cnn|bert ...``.
+
+* ``cnn`` — the seed's gated-CNN sequence labeller (基于CNN和序列标注的对联机器人):
+  cross-entropy of the lower character at every non-punctuation position.
+* ``bert`` — the small BERT masked LM: for each pair a masking ratio is drawn (all lower
+  positions masked half of the time, else a uniform fraction), and the loss is taken on the
+  masked lower positions; training on partially revealed lines is what lets decoding lock
+  characters and refine by re-masking (mask-predict).
+
+Batches hold pairs of one length (no padding).  Modern 楹联/春联 are repeated
+``--modern-repeat`` times per epoch so that they weigh about as much as the poetry lines.
+The run is resumable: the same command continues from ``checkpoints/couplet/<name>.pt``
+(saved every ``--ckpt-minutes``).  At the end (or with ``--export-only``) the weights go
+to ``--export`` as config.json + vocab.txt + model.safetensors (fp16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m engine.train.couplet", description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=["cnn", "bert"], required=True)
+    p.add_argument("--name", help="run / model name (default: couplet-<model>)")
+    p.add_argument("--dim", type=int, default=None, help="width (cnn 128, bert 256)")
+    p.add_argument("--layers", type=int, default=None, help="depth (cnn 5, bert 4)")
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--steps", type=int, default=10000)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="training-time budget; the learning-rate schedule follows whichever of steps/time runs out "
+                        "first (the machine is shared, so steps per minute vary)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-tokens", type=int, default=640, help="cap on batch_size × line length")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (cnn 2e-3, bert 1e-3)")
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--modern-repeat", type=int, default=3)
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-size", type=int, default=1000)
+    p.add_argument("--ckpt-minutes", type=float, default=3.0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export", type=Path, help="model folder to write at the end")
+    p.add_argument("--export-only", action="store_true", help="write --export from the checkpoint and stop")
+    p.add_argument("--no-resume", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from engine.couplet.data import MASK, UNK, build_vocab, length_batches, load_splits, training_examples
+    from engine.couplet.model import bert_lower_logits, build_net, export_state
+    from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
+    from engine.weights import save_model_dir
+
+    torch.set_num_threads(args.threads)
+    name = args.name or f"couplet-{args.model}"
+    ckpt_path = ROOT / "checkpoints" / "couplet" / f"{name}.pt"
+    log_path = ROOT / "checkpoints" / "couplet" / f"{name}.metrics.jsonl"
+    seed_everything(args.seed)
+
+    train, dev = load_splits()
+    state = None if args.no_resume else load_checkpoint(ckpt_path)
+    if state is not None:
+        config, vocab = state["config"], state["vocab"]
+        print(f"resuming {name} at step {state['step']}", file=sys.stderr)
+    else:
+        vocab = build_vocab(train)
+        defaults = {"cnn": (128, 5, 2e-3), "bert": (256, 4, 1e-3)}[args.model]
+        config = {"kind": args.model, "name": name, "vocab_size": len(vocab),
+                  "dim": args.dim or defaults[0], "layers": args.layers or defaults[1],
+                  "heads": args.heads, "max_len": 30, "max_positions": 64, "dropout": 0.1,
+                  "lr": args.lr or defaults[2], "steps": args.steps, "batch_size": args.batch_size,
+                  "modern_repeat": args.modern_repeat, "seed": args.seed}
+    index = {t: i for i, t in enumerate(vocab)}
+    net = build_net(config)
+    total_steps = config["steps"]
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"], weight_decay=0.01)
+
+    def progress(step):
+        done = (step - args.warmup) / max(1, total_steps - args.warmup)
+        if config.get("minutes"):
+            done = max(done, (elapsed + time.time() - t0) / 60 / config["minutes"])
+        return done
+
+    def lr_at(step):  # linear warm-up, cosine decay to 5%
+        if step < args.warmup:
+            return config["lr"] * (step + 1) / args.warmup
+        t = min(1.0, progress(step))
+        return config["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    step = 0
+    elapsed = 0.0  # training seconds before this run (resumed runs)
+    t0 = time.time()
+    if args.minutes is not None:
+        config["minutes"] = args.minutes
+    rng = random.Random(args.seed)
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+        elapsed = state.get("elapsed", 0.0)
+        rng.setstate(state["data_rng"])
+
+    def encode_batch(batch):
+        up = torch.tensor([[index.get(c, UNK) for c in p.upper] for p in batch])
+        low = torch.tensor([[index.get(c, UNK) for c in p.lower] for p in batch])
+        punct = torch.tensor([[c in "，、；：。？！" for c in p.upper] for p in batch])
+        return up, low, punct
+
+    def loss_and_correct(up, low, punct, mask_all: bool):
+        """Mean CE over predicted lower positions, count correct, count predicted."""
+        target = low.clone()
+        target[punct | (low == UNK)] = -100
+        if config["kind"] == "cnn":
+            logits = net(up)
+            predicted = ~punct
+        else:
+            b, n = up.shape
+            if mask_all:
+                masked = ~punct
+            else:
+                ratio = torch.rand(b, 1)
+                ratio = torch.where(torch.rand(b, 1) < 0.5, torch.ones_like(ratio), ratio)
+                masked = (torch.rand(b, n) < ratio) & ~punct
+                # at least one masked position per line
+                first = torch.multinomial((~punct).float() + 1e-6, 1)
+                masked.scatter_(1, first, True)
+                masked &= ~punct
+            lower_in = torch.where(masked, torch.full_like(low, MASK), low)
+            logits = bert_lower_logits(net, up, lower_in)
+            predicted = masked
+            target[~masked] = -100
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                                 ignore_index=-100, reduction="sum")
+        valid = target != -100
+        correct = ((logits.argmax(-1) == low) & valid).sum().item()
+        return loss, correct, int(valid.sum().item()), predicted
+
+    dev_rng = random.Random(1234)
+    dev_sample = dev_rng.sample(dev, min(args.eval_size, len(dev)))
+
+    @torch.inference_mode()
+    def evaluate():
+        net.eval()
+        tot_loss = tot_correct = tot_n = 0
+        for batch in length_batches(dev_sample, 128, random.Random(0)):
+            loss, correct, n, _ = loss_and_correct(*encode_batch(batch), mask_all=True)
+            tot_loss += loss.item()
+            tot_correct += correct
+            tot_n += n
+        net.train()
+        return tot_loss / max(1, tot_n), tot_correct / max(1, tot_n)
+
+    def save():
+        save_checkpoint(ckpt_path, {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                                    "elapsed": elapsed + time.time() - t0, "config": config, "vocab": vocab, "data_rng": rng.getstate()})
+
+    def export():
+        if args.export is None:
+            return
+        cfg = {k: v for k, v in config.items() if k not in ("lr", "steps", "batch_size", "modern_repeat", "seed")}
+        save_model_dir(args.export, export_state(net), cfg, vocab)
+        (args.export / "training.json").write_text(json.dumps(
+            {"steps": step, "config": config, "dev": evaluate()}, ensure_ascii=False, indent=1) + "\n")
+        print(f"exported {args.export}", file=sys.stderr)
+
+    if args.export_only:
+        if state is None:
+            print("no checkpoint to export", file=sys.stderr)
+            return 1
+        export()
+        return 0
+
+    examples = training_examples(train, config["modern_repeat"])
+    n_params = sum(p.numel() for p in net.parameters())
+    print(f"{name}: {n_params / 1e6:.2f}M parameters, vocab {len(vocab)}, {len(examples)} examples/epoch, "
+          f"{len(dev_sample)} dev pairs", file=sys.stderr)
+    net.train()
+    last_ckpt = t0 = time.time()
+    bar = tqdm(total=total_steps, initial=step, desc=name, mininterval=5, file=sys.stderr)
+    run_loss = run_correct = run_n = 0
+    finished = False
+    while not finished:
+        for batch in length_batches(examples, config["batch_size"], rng, args.max_tokens):
+            if step >= total_steps or progress(step) >= 1.0:
+                finished = True
+                break
+            for g in optimizer.param_groups:
+                g["lr"] = lr_at(step)
+            loss, correct, n, _ = loss_and_correct(*encode_batch(batch), mask_all=False)
+            optimizer.zero_grad(set_to_none=True)
+            (loss / max(1, n)).backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            run_loss += loss.item()
+            run_correct += correct
+            run_n += n
+            bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{run_loss / max(1, run_n):.3f}", acc=f"{run_correct / max(1, run_n):.3f}")
+                run_loss = run_correct = run_n = 0
+            if step % args.eval_every == 0:
+                dev_loss, dev_acc = evaluate()
+                record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4),
+                          "minutes": round((elapsed + time.time() - t0) / 60, 2), "lr": lr_at(step)}
+                bar.write(json.dumps(record))
+                with open(log_path, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                save()
+                last_ckpt = time.time()
+    bar.close()
+    dev_loss, dev_acc = evaluate()
+    record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4), "final": True,
+              "minutes": round((elapsed + time.time() - t0) / 60, 2)}
+    print(json.dumps(record), file=sys.stderr)
+    with open(log_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    save()
+    export()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
