@@ -1,0 +1,408 @@
+"""The 对联 tab: type an upper line, get lower lines that obey the rules of 对仗.
+
+Each candidate shows its characters with pinyin and 平/仄 under them, its score and rule
+badges.  Clicking a character lists the model's alternatives for that position; picking
+one locks it and regenerates the rest.  All model work runs through the JobRunner; the
+engine callables are injected (lazy defaults), so importing this module loads no torch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QPushButton, QScrollArea, QSlider, QSplitter, QToolButton, QVBoxLayout, QWidget,
+)
+
+SAMPLE_UPPER = "春风得意马蹄疾"
+
+
+def _default_generate(upper: str, **kwargs):
+    from engine.couplet.decode import generate_couplet
+
+    return generate_couplet(upper, **kwargs)
+
+
+def _default_models() -> list[tuple[str, bool]]:
+    """(name, is_default) of the installed couplet models; light (reads manifests only)."""
+    from engine.registry import list_models
+
+    try:
+        return [(e.name, e.default) for e in list_models("couplet")]
+    except Exception:  # a damaged manifest: the error shows when generating
+        return []
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A result plus the pinyin / 平仄 of every candidate character (computed off the GUI thread)."""
+
+    result: Any
+    annotations: tuple[tuple[tuple[str, str], ...], ...]
+
+
+def _annotate(result) -> _Shown:
+    from engine.couplet.rules import pinyin_of, ping_ze
+
+    notes = tuple(tuple((pinyin_of(ch), ping_ze(ch)) for ch in cand.text) for cand in result.candidates)
+    return _Shown(result, notes)
+
+
+def _run(generate: Callable, upper: str, kwargs: dict) -> _Shown:
+    return _annotate(generate(upper, **kwargs))
+
+
+def _badge(text: str, ok: bool | None) -> QLabel:
+    label = QLabel(text)
+    colour = "#2e7d32" if ok else "#c62828" if ok is False else "#757575"
+    label.setStyleSheet(f"QLabel {{ color: white; background: {colour}; border-radius: 3px; padding: 1px 4px; }}")
+    return label
+
+
+class _CandidateRow(QFrame):
+    """One candidate lower line: character buttons with pinyin, score, badges, actions."""
+
+    character_clicked = Signal(int, int)  # candidate index, position
+    attention_requested = Signal(int)
+    copy_requested = Signal(int)
+
+    def __init__(self, index: int, candidate, notes, locked: dict[int, str], parent=None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.candidate = candidate
+        layout = QVBoxLayout(self)
+        chars = QHBoxLayout()
+        chars.setSpacing(2)
+        self.char_buttons: list[QToolButton] = []
+        for pos, (ch, (py, pz)) in enumerate(zip(candidate.text, notes)):
+            button = QToolButton()
+            button.setText(f"{ch}\n{py}\n{pz}" if py else ch)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setMinimumWidth(44)
+            style = "font-size: 15px;"
+            if pos in locked:
+                style += "background: #fff3c4;"
+            button.setStyleSheet(f"QToolButton {{ {style} }}")
+            button.setToolTip("click: alternatives for this position")
+            button.setEnabled(bool(py))
+            button.clicked.connect(lambda _=False, p=pos: self.character_clicked.emit(index, p))
+            chars.addWidget(button)
+            self.char_buttons.append(button)
+        chars.addStretch(1)
+        layout.addLayout(chars)
+        info = QHBoxLayout()
+        self.score_label = QLabel(f"#{index + 1}  score {candidate.score:.2f}")
+        info.addWidget(self.score_label)
+        rules = candidate.rules
+        info.addWidget(_badge("字数 length", rules.same_length))
+        info.addWidget(_badge("标点 punctuation", rules.punctuation))
+        info.addWidget(_badge("重字 repeats", rules.repeats))
+        info.addWidget(_badge("不同位重字 no copy", rules.no_copy))
+        info.addWidget(_badge("平收 ping ending" if rules.ping_ending is not False else "仄收 ze ending",
+                              rules.ping_ending))
+        info.addWidget(_badge(f"平仄相对 {rules.tone_opposition:.0%}", rules.tone_opposition >= 0.5))
+        info.addStretch(1)
+        copy = QPushButton("Copy 复制")
+        copy.clicked.connect(lambda: self.copy_requested.emit(index))
+        attention = QPushButton("Show attention 注意力")
+        attention.clicked.connect(lambda: self.attention_requested.emit(index))
+        self.attention_button = attention
+        info.addWidget(copy)
+        info.addWidget(attention)
+        layout.addLayout(info)
+
+
+class CoupletTab(QWidget):
+    """Upper line in, N constrained lower lines out (see module docstring)."""
+
+    show_attention = Signal(str, str)  # upper, lower
+
+    def __init__(self, runner, *, generate: Callable = _default_generate,
+                 list_models: Callable[[], list[tuple[str, bool]]] = _default_models, parent=None):
+        super().__init__(parent)
+        self.runner = runner
+        self._generate = generate
+        self._settings = QSettings("Mowen", "Mowen")
+        self._locked: dict[int, str] = {}
+        self._shown: _Shown | None = None
+        self._history: list[_Shown] = []
+        self._selected: tuple[int, int] | None = None  # (candidate, position) shown in the alternatives list
+
+        # -- input row
+        self.upper_edit = QLineEdit()
+        self.upper_edit.setPlaceholderText(f"上联 upper line, e.g. {SAMPLE_UPPER}")
+        self.upper_edit.setStyleSheet("font-size: 18px;")
+        self.upper_edit.returnPressed.connect(self.generate)
+        self.upper_edit.textEdited.connect(self._on_upper_edit_text_edited)
+        self.acrostic_edit = QLineEdit()
+        self.acrostic_edit.setPlaceholderText("藏头 first char")
+        self.acrostic_edit.setMaxLength(2)
+        self.acrostic_edit.setFixedWidth(110)
+        self.model_combo = QComboBox()
+        models = list_models()
+        for name, is_default in sorted(models, key=lambda m: not m[1]):
+            self.model_combo.addItem(name + ("  (default)" if is_default else ""), name)
+        if not models:
+            self.model_combo.addItem("default", None)
+        self.generate_button = QPushButton("Generate 生成下联")
+        self.generate_button.clicked.connect(self.generate)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("上联"))
+        top.addWidget(self.upper_edit, 1)
+        top.addWidget(self.acrostic_edit)
+        top.addWidget(self.model_combo)
+        top.addWidget(self.generate_button)
+
+        # -- sliders
+        self.temperature_slider, self.temperature_label = self._slider(0, 150, int(self._settings.value("couplet/temperature", 0)))
+        self.top_k_slider, self.top_k_label = self._slider(0, 50, int(self._settings.value("couplet/top_k", 20)))
+        self.n_slider, self.n_label = self._slider(1, 8, int(self._settings.value("couplet/n", 4)))
+        sliders = QGridLayout()
+        for col, (title, slider, label) in enumerate([
+                ("Temperature 温度", self.temperature_slider, self.temperature_label),
+                ("Top-k", self.top_k_slider, self.top_k_label), ("N candidates 候选数", self.n_slider, self.n_label)]):
+            sliders.addWidget(QLabel(title), 0, 3 * col)
+            sliders.addWidget(slider, 0, 3 * col + 1)
+            sliders.addWidget(label, 0, 3 * col + 2)
+        self._update_slider_labels()
+        for slider in (self.temperature_slider, self.top_k_slider, self.n_slider):
+            slider.valueChanged.connect(self._update_slider_labels)
+
+        # -- message, locks
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.locks_label = QLabel("")
+        self.clear_locks_button = QPushButton("Clear locks 解锁")
+        self.clear_locks_button.clicked.connect(self.clear_locks)
+        self.clear_locks_button.setVisible(False)
+        status = QHBoxLayout()
+        status.addWidget(self.message_label, 1)
+        status.addWidget(self.locks_label)
+        status.addWidget(self.clear_locks_button)
+
+        # -- candidates
+        self.candidates_widget = QWidget()
+        self.candidates_layout = QVBoxLayout(self.candidates_widget)
+        self.candidates_layout.addStretch(1)
+        self.rows: list[_CandidateRow] = []
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.candidates_widget)
+
+        # -- side panel: alternatives + history
+        self.alternatives_title = QLabel("Click a character to see alternatives 点击字查看候选")
+        self.alternatives_title.setWordWrap(True)
+        self.alternatives_list = QListWidget()
+        self.alternatives_list.itemDoubleClicked.connect(self._on_alternatives_list_item_double_clicked)
+        self.lock_button = QPushButton("Lock && regenerate 锁定并重写")
+        self.lock_button.setEnabled(False)
+        self.lock_button.clicked.connect(self.lock_selected_alternative)
+        self.history_list = QListWidget()
+        self.history_list.itemClicked.connect(self._on_history_list_item_clicked)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.alternatives_title)
+        side_layout.addWidget(self.alternatives_list, 2)
+        side_layout.addWidget(self.lock_button)
+        side_layout.addWidget(QLabel("History 历史"))
+        side_layout.addWidget(self.history_list, 1)
+        splitter = QSplitter()
+        splitter.addWidget(scroll)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(sliders)
+        layout.addLayout(status)
+        layout.addWidget(splitter, 1)
+
+    # ------------------------------------------------------------------ helpers
+    def _slider(self, low: int, high: int, value: int):
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(low, high)
+        slider.setValue(max(low, min(high, value)))
+        label = QLabel()
+        label.setMinimumWidth(36)
+        return slider, label
+
+    def _update_slider_labels(self) -> None:
+        self.temperature_label.setText(f"{self.temperature:.2f}" if self.temperature else "beam")
+        self.top_k_label.setText(str(self.top_k) if self.top_k else "all")
+        self.n_label.setText(str(self.n_candidates))
+        self._settings.setValue("couplet/temperature", self.temperature_slider.value())
+        self._settings.setValue("couplet/top_k", self.top_k_slider.value())
+        self._settings.setValue("couplet/n", self.n_slider.value())
+
+    @property
+    def temperature(self) -> float:
+        return self.temperature_slider.value() / 100
+
+    @property
+    def top_k(self) -> int:
+        return self.top_k_slider.value()
+
+    @property
+    def n_candidates(self) -> int:
+        return self.n_slider.value()
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setStyleSheet("color: #c62828;" if error else "")
+        self.message_label.setText(text)
+        if error:
+            self.runner.message.emit(text)
+
+    def _validate(self, text: str) -> str | None:
+        from engine.couplet.rules import InvalidLine, normalise_upper
+
+        try:
+            return normalise_upper(text)
+        except InvalidLine as exc:
+            self.show_message(str(exc), error=True)
+            return None
+
+    # ------------------------------------------------------------------ actions
+    def set_upper(self, text: str) -> None:
+        self.upper_edit.setText(text)
+        self._locked.clear()
+        self._update_locks()
+
+    def generate(self) -> None:
+        if self.runner.running(self):
+            return
+        upper = self._validate(self.upper_edit.text())
+        if upper is None:
+            return
+        kwargs = {"model": self.model_combo.currentData(), "n": self.n_candidates,
+                  "temperature": self.temperature, "top_k": self.top_k,
+                  "locked": dict(self._locked) or None,
+                  "acrostic": self.acrostic_edit.text().strip() or None}
+        if self.temperature:
+            kwargs["seed"] = int(time.time() * 1000) % 100000
+        self.generate_button.setEnabled(False)
+        self.show_message("Writing lower lines… 正在生成")
+        self.runner.start(_run, self._generate, upper, kwargs, owner=self,
+                          on_result=self._on_job_returned, on_error=self._on_job_errored,
+                          on_finished=self._on_job_finished)
+
+    def clear_locks(self) -> None:
+        self._locked.clear()
+        self._update_locks()
+        if self._shown is not None:
+            self.generate()
+
+    def lock_selected_alternative(self) -> None:
+        item = self.alternatives_list.currentItem()
+        if item is None or self._selected is None:
+            return
+        _, pos = self._selected
+        self._locked[pos] = item.data(Qt.ItemDataRole.UserRole)
+        self._update_locks()
+        self.generate()
+
+    def copy_candidate(self, index: int) -> None:
+        if self._shown is None:
+            return
+        text = f"{self._shown.result.upper}\n{self._shown.result.candidates[index].text}"
+        QApplication.clipboard().setText(text)
+        self.show_message("Copied 已复制")
+
+    # ------------------------------------------------------------------ slots
+    def _on_upper_edit_text_edited(self, _text: str) -> None:
+        if self._locked:
+            self._locked.clear()
+            self._update_locks()
+
+    def _on_job_returned(self, shown: _Shown) -> None:
+        self._display(shown)
+        self._history.insert(0, shown)
+        best = shown.result.candidates[0].text if shown.result.candidates else ""
+        self.history_list.insertItem(0, QListWidgetItem(f"{shown.result.upper} → {best}"))
+        n = len(shown.result.candidates)
+        self.show_message(f"{n} lower line{'s' if n != 1 else ''} from model {shown.result.model}")
+
+    def _on_job_errored(self, text: str) -> None:
+        self.show_message(text, error=True)
+
+    def _on_job_finished(self) -> None:
+        self.generate_button.setEnabled(True)
+
+    def _on_history_list_item_clicked(self, item: QListWidgetItem) -> None:
+        shown = self._history[self.history_list.row(item)]
+        self.upper_edit.setText(shown.result.upper)
+        self._locked.clear()
+        self._update_locks()
+        self._display(shown)
+
+    def _on_row_character_clicked(self, index: int, pos: int) -> None:
+        cand = self._shown.result.candidates[index]
+        self._selected = (index, pos)
+        self.alternatives_title.setText(
+            f"Position {pos + 1}: {cand.text[pos]} (upper {self._shown.result.upper[pos]}) — alternatives 候选字:")
+        self.alternatives_list.clear()
+        for ch, prob in cand.alternatives[pos]:
+            item = QListWidgetItem(f"{ch}   {prob:.1%}")
+            item.setData(Qt.ItemDataRole.UserRole, ch)
+            self.alternatives_list.addItem(item)
+        if self.alternatives_list.count():
+            self.alternatives_list.setCurrentRow(0)
+        self.lock_button.setEnabled(self.alternatives_list.count() > 0)
+
+    def _on_alternatives_list_item_double_clicked(self, item: QListWidgetItem) -> None:
+        self.alternatives_list.setCurrentItem(item)
+        self.lock_selected_alternative()
+
+    def _on_row_attention_requested(self, index: int) -> None:
+        if self._shown is not None:
+            self.show_attention.emit(self._shown.result.upper, self._shown.result.candidates[index].text)
+
+    # ------------------------------------------------------------------ display
+    def _update_locks(self) -> None:
+        text = "  ".join(f"{p + 1}={c}" for p, c in sorted(self._locked.items()))
+        self.locks_label.setText(f"Locked 锁定: {text}" if text else "")
+        self.clear_locks_button.setVisible(bool(self._locked))
+
+    def _display(self, shown: _Shown) -> None:
+        self._shown = shown
+        for row in self.rows:
+            self.candidates_layout.removeWidget(row)
+            row.deleteLater()
+        self.rows = []
+        for i, (cand, notes) in enumerate(zip(shown.result.candidates, shown.annotations)):
+            row = _CandidateRow(i, cand, notes, self._locked)
+            row.character_clicked.connect(self._on_row_character_clicked)
+            row.attention_requested.connect(self._on_row_attention_requested)
+            row.copy_requested.connect(self.copy_candidate)
+            self.candidates_layout.insertWidget(i, row)
+            self.rows.append(row)
+        self.alternatives_list.clear()
+        self.lock_button.setEnabled(False)
+        self._selected = None
+
+    def candidate_texts(self) -> list[str]:
+        return [row.candidate.text for row in self.rows]
+
+    # ------------------------------------------------------------------ screenshots
+    def screenshot_states(self):
+        def sample():
+            self.set_upper(SAMPLE_UPPER)
+            self.generate()
+            deadline = time.time() + 60
+            while self.runner.running(self) and time.time() < deadline:
+                QApplication.processEvents()
+                time.sleep(0.02)
+            QApplication.processEvents()
+            if self.rows:
+                self._on_row_character_clicked(0, len(SAMPLE_UPPER) - 1)
+
+        def bad_input():
+            self.set_upper("hello 对联")
+            self.generate()
+
+        return [("candidates", sample), ("bad-input", bad_input)]
