@@ -34,7 +34,8 @@ def ngrams(text: str, n: int) -> Counter:
 
 
 def corpus_bleu(hypotheses: list[str], references: list[str], max_n: int = 4) -> float:
-    """Corpus-level BLEU over characters (Papineni et al. 2002), one reference each."""
+    """Corpus-level BLEU over characters (Papineni et al. 2002), one reference each; an n-gram
+    order without any match counts 0.1 matches (smoothing method 1 of Chen & Cherry 2014)."""
     matches = [0] * max_n
     totals = [0] * max_n
     hyp_len = ref_len = 0
@@ -45,9 +46,9 @@ def corpus_bleu(hypotheses: list[str], references: list[str], max_n: int = 4) ->
             h, r = ngrams(hyp, n), ngrams(ref, n)
             matches[n - 1] += sum(min(c, r[g]) for g, c in h.items())
             totals[n - 1] += max(0, len(hyp) - n + 1)
-    if min(matches) == 0:
+    if min(totals) == 0:
         return 0.0
-    log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n
+    log_precision = sum(math.log((m or 0.1) / t) for m, t in zip(matches, totals)) / max_n
     brevity = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / max(1, hyp_len))
     return 100 * brevity * math.exp(log_precision)
 

@@ -46,9 +46,10 @@ class _Shown:
 
 
 def _annotate(result) -> _Shown:
-    from engine.couplet.rules import pinyin_of, ping_ze
+    from engine.couplet.rules import ping_ze, pinyin_of
 
-    notes = tuple(tuple((pinyin_of(ch), ping_ze(ch)) for ch in cand.text) for cand in result.candidates)
+    # tone numbers (chun1) rather than marks: some CJK fonts lack glyphs such as ǎ
+    notes = tuple(tuple((pinyin_of(ch, marks=False), ping_ze(ch)) for ch in cand.text) for cand in result.candidates)
     return _Shown(result, notes)
 
 
@@ -56,8 +57,9 @@ def _run(generate: Callable, upper: str, kwargs: dict) -> _Shown:
     return _annotate(generate(upper, **kwargs))
 
 
-def _badge(text: str, ok: bool | None) -> QLabel:
+def _badge(text: str, ok: bool | None, tip: str) -> QLabel:
     label = QLabel(text)
+    label.setToolTip(tip)
     colour = "#2e7d32" if ok else "#c62828" if ok is False else "#757575"
     label.setStyleSheet(f"QLabel {{ color: white; background: {colour}; border-radius: 3px; padding: 1px 4px; }}")
     return label
@@ -82,7 +84,7 @@ class _CandidateRow(QFrame):
             button = QToolButton()
             button.setText(f"{ch}\n{py}\n{pz}" if py else ch)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            button.setMinimumWidth(44)
+            button.setFixedWidth(58)
             style = "font-size: 15px;"
             if pos in locked:
                 style += "background: #fff3c4;"
@@ -98,17 +100,21 @@ class _CandidateRow(QFrame):
         self.score_label = QLabel(f"#{index + 1}  score {candidate.score:.2f}")
         info.addWidget(self.score_label)
         rules = candidate.rules
-        info.addWidget(_badge("字数 length", rules.same_length))
-        info.addWidget(_badge("标点 punctuation", rules.punctuation))
-        info.addWidget(_badge("重字 repeats", rules.repeats))
-        info.addWidget(_badge("不同位重字 no copy", rules.no_copy))
-        info.addWidget(_badge("平收 ping ending" if rules.ping_ending is not False else "仄收 ze ending",
-                              rules.ping_ending))
-        info.addWidget(_badge(f"平仄相对 {rules.tone_opposition:.0%}", rules.tone_opposition >= 0.5))
+        info.addWidget(_badge("字数", rules.same_length, "same length as the upper line"))
+        info.addWidget(_badge("标点", rules.punctuation, "punctuation copied at the same places"))
+        info.addWidget(_badge("重字", rules.repeats, "repeats characters exactly where the upper line does"))
+        info.addWidget(_badge("不重位", rules.no_copy, "no position repeats the upper line's character"))
+        if rules.ping_ending is None:
+            info.addWidget(_badge("上联平收", None, "the upper line ends in 平, so the 平-ending rule does not apply"))
+        else:
+            info.addWidget(_badge("平收" if rules.ping_ending else "仄收", rules.ping_ending,
+                                  "after a 仄 upper ending the lower line should end in 平 (tones 1, 2)"))
+        info.addWidget(_badge(f"平仄相对 {rules.tone_opposition:.0%}", rules.tone_opposition >= 0.5,
+                              "share of positions whose 平/仄 oppose the upper line's"))
         info.addStretch(1)
-        copy = QPushButton("Copy 复制")
+        copy = QPushButton("Copy")
         copy.clicked.connect(lambda: self.copy_requested.emit(index))
-        attention = QPushButton("Show attention 注意力")
+        attention = QPushButton("Show attention")
         attention.clicked.connect(lambda: self.attention_requested.emit(index))
         self.attention_button = attention
         info.addWidget(copy)
@@ -216,6 +222,8 @@ class CoupletTab(QWidget):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([860, 300])
+        side.setMinimumWidth(220)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

@@ -83,13 +83,14 @@ def ping_ze(ch: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def pinyin_of(ch: str) -> str:
-    """Pinyin with the tone mark (``chūn``); '' for punctuation."""
+def pinyin_of(ch: str, marks: bool = True) -> str:
+    """Pinyin with the tone mark (``chūn``) or number (``chun1``, marks=False); '' for punctuation."""
     if not is_cjk(ch):
         return ""
     from pypinyin import Style, lazy_pinyin
 
-    syllable = lazy_pinyin(ch, style=Style.TONE, errors="ignore")
+    syllable = lazy_pinyin(ch, style=Style.TONE if marks else Style.TONE3, neutral_tone_with_five=not marks,
+                           errors="ignore")
     return syllable[0] if syllable else ""
 
 
