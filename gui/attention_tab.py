@@ -144,8 +144,11 @@ MASK_CHOICES = (
 PEN_STYLES = {"solid": Qt.PenStyle.SolidLine, "dashed": Qt.PenStyle.DashLine, "dotted": Qt.PenStyle.DotLine}
 
 
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#e377c2")
+
+
 def _color(group: int) -> Any:
-    return pg.mkColor(120, 120, 120) if group < 0 else pg.intColor(group, hues=6, values=1, maxValue=220)
+    return pg.mkColor(120, 120, 120) if group < 0 else pg.mkColor(PALETTE[group % len(PALETTE)])
 
 
 def _settings() -> QSettings:
@@ -367,7 +370,8 @@ class SoftmaxExplorer(QWidget):
         self.gumbel_plot.hideButtons()
         self.gumbel_plot.setYRange(0, 1, padding=0.02)
         self.gumbel_plot.setYLink(first)
-        self.gumbel_plot.addLegend(offset=(-10, 10))
+        self.gumbel_plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 220),
+                                   labelTextColor=(30, 30, 30))
         self.gumbel_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush(90, 140, 220, 180),
                                            name="sample frequency")
         self.gumbel_target = pg.ScatterPlotItem(symbol="o", size=9, brush=pg.mkBrush(220, 40, 40),
@@ -381,7 +385,8 @@ class SoftmaxExplorer(QWidget):
         self.stats.setVerticalHeaderLabels(list(NORMALISER_TITLES.values()))
         self.stats.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.stats.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.stats.setMaximumHeight(230)
+        self.stats.verticalHeader().setDefaultSectionSize(22)
+        self.stats.setMaximumHeight(22 * len(NORMALISER_TITLES) + 30)
 
         self.sample_button = QPushButton("Sample 采样")
         self.sample_button.setCheckable(True)
@@ -629,7 +634,8 @@ class StudiesView(QWidget):
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 220),
+                                          pen=pg.mkPen(200, 200, 200), labelTextColor=(30, 30, 30))
 
         top = QHBoxLayout()
         top.addWidget(self.study_combo, 1)
@@ -663,6 +669,8 @@ class StudiesView(QWidget):
             return
         self.curves = self.finished_curves = None
         self._draw()
+        # put the legend where this study's curves leave room
+        self.legend.setOffset((10, 10) if key == "entropy_scale" else (-10, 10))
         self.progress.setRange(0, 0)
         self.tab.start_job(self._start_study, key, on_result=self._on_study_returned,
                            on_progress=self._on_study_progressed, message=f"study: {key}")
@@ -765,7 +773,7 @@ class MaskGallery(QWidget):
         self.causal_check = QCheckBox("causal 单向")
         self.density_label = QLabel()
         self.density_label.setWordWrap(True)
-        self.heatmap = AttentionHeatmap(title="mask", color_map="cividis")
+        self.heatmap = AttentionHeatmap(title="mask", color_map="cividis", bar_label="1 = may attend")
         self.kind_combo.currentIndexChanged.connect(self._update)
         for spin in (self.n_spin, self.window_spin, self.dilation_spin, self.stride_spin, self.prefix_spin):
             spin.valueChanged.connect(self._update)
@@ -877,6 +885,10 @@ class ModelAttentionView(QWidget):
         self.entropy_plot.setMaximumWidth(320)
         self.entropy_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=pg.mkBrush(90, 140, 220))
         self.entropy_plot.addItem(self.entropy_bars)
+        self.uniform_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((200, 60, 60), width=2, style=Qt.PenStyle.DashLine),
+                                            label="log T (uniform)", labelOpts={"color": (200, 60, 60),
+                                                                                "position": 0.8})
+        self.entropy_plot.addItem(self.uniform_line)
         self.info_label = QLabel()
         self.info_label.setWordWrap(True)
         self.empty_label = QLabel(
@@ -982,6 +994,8 @@ class ModelAttentionView(QWidget):
         entropy = _row_entropy(result.weights[layer]).mean(axis=-1)  # (heads,)
         self.entropy_bars.setOpts(x=np.arange(len(entropy)), height=entropy, width=0.7)
         self.entropy_plot.setXRange(-0.6, len(entropy) - 0.4, padding=0)
+        self.uniform_line.setValue(float(np.log(len(tokens))))
+        self.entropy_plot.setYRange(0, float(np.log(len(tokens))) * 1.08, padding=0)
         self.info_label.setText(
             f"{len(tokens)} tokens, {result.weights.shape[0]} layers × {result.weights.shape[1]} heads. "
             f"Uniform attention would have entropy log T = {np.log(len(tokens)):.2f} nats; "

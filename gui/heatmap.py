@@ -44,7 +44,8 @@ class AttentionHeatmap(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, title: str = "",
                  x_label: str = "key 键 (attended to)", y_label: str = "query 查询 (attending)",
-                 color_map: str = "viridis", levels: tuple[float, float] = (0.0, 1.0)):
+                 color_map: str = "viridis", levels: tuple[float, float] = (0.0, 1.0),
+                 bar_label: str = "attention weight"):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -59,7 +60,7 @@ class AttentionHeatmap(QWidget):
         self.image_item = pg.ImageItem()
         self.plot.addItem(self.image_item)
         self.color_bar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get(color_map), interactive=False,
-                                         colorMapMenu=False, label="weight")
+                                         colorMapMenu=False, label=bar_label)
         self.color_bar.setImageItem(self.image_item, insert_in=self.plot)
         self.levels = levels
 

@@ -95,16 +95,21 @@ def extract_attention(model: AttentionModel, text: str, pair: str | None = None)
     return AttentionResult(tuple(str(t) for t in tokens), weights)
 
 
-def position_scores(model: Any, upper: str, position: int, top: int = 20) -> tuple[list[str], np.ndarray]:
+def position_scores(model: Any, upper: str, position: int, top: int = 20,
+                    skip_special: bool = True) -> tuple[list[str], np.ndarray]:
     """The ``top`` largest logits (descending) of ``model.position_logits(upper, position)``.
 
+    Special tokens written like ``[UNK]`` are left out unless ``skip_special`` is False.
     Returns (labels, scores (top,)) for the softmax explorer.
     """
     if not hasattr(model, "position_logits"):
         raise ValueError(f"{type(model).__name__} offers no position_logits")
     vocab, logits = model.position_logits(upper, position)
     logits = np.asarray(logits, dtype=np.float64).reshape(-1)
-    order = np.argsort(-logits, kind="stable")[:top]
+    keep = np.array([not (skip_special and str(t).startswith("[") and str(t).endswith("]") and len(str(t)) > 2)
+                     for t in vocab], dtype=bool)
+    candidates = np.flatnonzero(keep & np.isfinite(logits))
+    order = candidates[np.argsort(-logits[candidates], kind="stable")][:top]
     return [str(vocab[i]) for i in order], logits[order]
 
 

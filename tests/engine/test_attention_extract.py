@@ -98,6 +98,42 @@ def test_position_scores_takes_the_top_logits(tiny_model):
     assert labels[0] == vocab[int(np.argmax(logits))]
 
 
+def test_position_scores_skips_special_tokens():
+    class Model:
+        def position_logits(self, upper, position):
+            return ["[UNK]", "春", "[SEP]", "风", "雨"], np.array([9.0, 1.0, 8.0, 3.0, -np.inf])
+
+    labels, scores = position_scores(Model(), "春风", 0, top=5)
+    assert labels == ["风", "春"] and list(scores) == [3.0, 1.0]
+    labels, _ = position_scores(Model(), "春风", 0, top=2, skip_special=False)
+    assert labels == ["[UNK]", "[SEP]"]
+
+
+def test_couplet_bert_protocol_end_to_end():
+    couplet = pytest.importorskip("engine.couplet.model")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"春风得意马蹄疾秋雨"]
+    config = {"kind": "bert", "vocab_size": len(vocab), "dim": 16, "layers": 2, "heads": 2, "max_positions": 32}
+    model = couplet.wrap(couplet.build_bert(config), vocab, config)
+    result = extract_attention(model, "春风得意", "秋雨得意")
+    assert result.weights.shape == (2, 2, 11, 11)
+    assert result.tokens[:6] == ("[CLS]", "春", "风", "得", "意", "[SEP]")
+    np.testing.assert_allclose(result.weights.sum(-1), 1.0, atol=1e-5)
+    labels, scores = position_scores(model, "春风得意", 1, top=5)
+    assert len(labels) == 5 and list(scores) == sorted(scores, reverse=True)
+
+
+def test_shipped_transformer_models_show_their_attention():
+    from engine.attention.extract import list_attention_models, load_attention_model
+
+    names = list_attention_models()
+    if not names:
+        pytest.skip("no transformer model is shipped in assets/models yet")
+    result = extract_attention(load_attention_model(names[0]), "春风得意马蹄疾")
+    layers, heads, t, t2 = result.weights.shape
+    assert t == t2 == len(result.tokens) and layers >= 1 and heads >= 1
+    np.testing.assert_allclose(result.weights.sum(-1), 1.0, atol=1e-4)
+
+
 def test_list_attention_models_reads_configs(tmp_path):
     for name, config, default in [("couplet-bert", {"architecture": "bert"}, False),
                                   ("couplet-mlm", {"kind": "bert"}, False),
