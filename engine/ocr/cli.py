@@ -1,0 +1,55 @@
+"""``python -m engine ocr IMAGE... [--format text|jsonl] [--no-lm]``: read text from images.
+
+``text`` prints each image's text (a ``==> path <==`` header when there are several);
+``jsonl`` prints one JSON object per image: {"path", "text", "lines": [{"box", "text",
+"confidence"}], "seconds"} or {"path", "error"} for an unreadable file.  The run goes on
+after a bad file; the exit code is 1 only if every input failed.  Torch is imported only
+when the first image is read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, BMP, TIFF, WebP, GIF)")
+    parser.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default: text)")
+    parser.add_argument("--no-lm", action="store_true", help="greedy CTC decoding without the language model")
+
+
+def run(args) -> int:
+    from engine.ocr.pipeline import default_model, ocr
+    from engine.ocr.result import OcrInputError
+
+    failures = 0
+    model = None
+    many = len(args.images) > 1
+    for path in args.images:
+        try:
+            if model is None:
+                model = default_model()
+            result = ocr(path, not args.no_lm, model=model)
+        except OcrInputError as exc:
+            failures += 1
+            if args.format == "jsonl":
+                print(json.dumps({"path": path, "error": str(exc)}, ensure_ascii=False), flush=True)
+            else:
+                print(f"mowen-cli ocr: {exc}", file=sys.stderr)
+            continue
+        if args.format == "jsonl":
+            record = {"path": path, "text": result.text,
+                      "lines": [{"box": list(l.box), "text": l.text, "confidence": round(l.confidence, 4)}
+                                for l in result.lines],
+                      "seconds": round(result.seconds, 4)}
+            if result.warnings:
+                record["warnings"] = list(result.warnings)
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            if many:
+                print(f"==> {path} <==")
+            print(result.text, flush=True)
+            for w in result.warnings:
+                print(f"mowen-cli ocr: {w}", file=sys.stderr)
+    return 1 if failures == len(args.images) else 0

@@ -1,0 +1,236 @@
+"""Train the OCR line recogniser (CNN + BiLSTM + CTC) on synthetic lines rendered on the fly.
+
+    python -m engine.train.ocr --steps 4000 --minutes 70
+
+Every batch is rendered fresh by :mod:`engine.ocr.synth` from the *training* part of
+the corpora (held-out lines are never used), seeded by (seed, step) so a resumed run
+sees the same stream.  Every ``--eval-every`` steps the greedy CER on a fixed held-out
+rendered set (degraded and clean) is measured, the current weights are exported as a
+model folder to ``<out>/export`` and, when the CER improved, to ``<out>/best``.
+``<out>/last.pt`` (model, optimiser, step, RNG) is written every few minutes, and the
+same command resumes from it.  Runs on one CPU thread by default (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m engine.train.ocr", description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="checkpoints/ocr", help="checkpoint folder (resumes from <out>/last.pt)")
+    p.add_argument("--steps", type=int, default=4000, help="total optimiser steps (LR schedule length)")
+    p.add_argument("--minutes", type=float, default=0,
+                   help="training time budget in minutes over all resumed runs; the LR schedule anneals by "
+                        "whichever of steps or minutes runs out first; 0 = steps only")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--channels", default="32,64,128,192")
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--max-chars", type=int, default=20, help="longest training line in characters")
+    p.add_argument("--eval-every", type=int, default=250)
+    p.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    p.add_argument("--val-size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--ship", metavar="NAME", help="instead of training: copy <out>/best (weights, config, charset) "
+                   "to assets/models/ocr/NAME, build the character LM there and write the manifest")
+    p.add_argument("--lm-weight", type=float, default=0.3, help="with --ship: LM weight stored in config.json")
+    p.add_argument("--length-bonus", type=float, default=0.6, help="with --ship: per-character bonus in beam search")
+    return p.parse_args(argv)
+
+
+def ship(args) -> int:
+    """Copy the best checkpoint export into assets/models/ocr/<name>/ with the LM; manifest last."""
+    from engine.ocr.lm import train_char_lm, training_texts
+    from engine.registry import ASSETS_DIR, atomic_write_text, write_manifest
+
+    source = Path(args.out) / "best"
+    target = ASSETS_DIR / "models" / "ocr" / args.ship
+    target.mkdir(parents=True, exist_ok=True)
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    config.update({"lm_file": "lm.npz", "lm_weight": args.lm_weight, "length_bonus": args.length_bonus,
+                   "beam_width": 8})
+    for name in ("model.safetensors", "charset.txt"):
+        shutil.copyfile(source / name, target / name)
+    atomic_write_text(target / "config.json", json.dumps(config, ensure_ascii=False, indent=2) + "\n")
+    lm = train_char_lm(training_texts(), min_count=2)
+    lm.save(target / "lm.npz")
+    history = json.loads((Path(args.out) / "history.json").read_text(encoding="utf-8"))
+    best = min(history, key=lambda h: h["val_cer"])
+    metrics = {"val_cer_greedy": round(best["val_cer"], 4), "val_clean_cer_greedy": round(best["clean_cer"], 4),
+               "train_steps": best["step"], "train_minutes": round(best["minutes"], 1)}
+    metrics_path = target / "metrics.json"
+    if metrics_path.is_file():  # benchmark figures written by benchmarks/ocr.py --write-metrics
+        metrics.update(json.loads(metrics_path.read_text(encoding="utf-8")))
+    write_manifest(target, name=args.ship, task="ocr", loader="engine.ocr.model:load", metrics=metrics,
+                   default=True, summary="CRNN (CNN + BiLSTM + CTC) line recogniser for printed Chinese, "
+                   "8,227 symbols, with a character bigram LM; trained on synthetic lines")
+    print(f"shipped {target}: {metrics}")
+    return 0
+
+
+def make_batches(synth, seeds, batch, prepare):
+    """Render samples for ``seeds``, sort them by width and cut into batches (less padding)."""
+    samples = [synth.sample(s) for s in seeds]
+    prepared = [(prepare(s.image), s.text) for s in samples]
+    prepared.sort(key=lambda p: p[0].shape[1])
+    return [prepared[i:i + batch] for i in range(0, len(prepared), batch)]
+
+
+def evaluate(net, val, symbols, batch=32):
+    """Greedy CER on prepared (image, text) pairs."""
+    import torch
+
+    from engine.ocr.decode import greedy_decode
+    from engine.ocr.metrics import corpus_cer
+    from engine.ocr.recognise import batch_lines
+
+    net.eval()
+    pairs = []
+    with torch.inference_mode():
+        for i in range(0, len(val), batch):
+            chunk = val[i:i + batch]
+            images, widths = batch_lines([c[0] for c in chunk])
+            logp = net(torch.from_numpy(images)).log_softmax(-1).numpy()
+            for j, (_, text) in enumerate(chunk):
+                hyp = greedy_decode(logp[: max(1, widths[j] // 8), j], symbols).text
+                pairs.append((hyp, text))
+    net.train()
+    return corpus_cer(pairs), pairs
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.ship:
+        return ship(args)
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from engine.ocr import synth as synth_mod
+    from engine.ocr.model import LineRecogniser, output_lengths
+    from engine.ocr.recognise import batch_lines, prepare_line
+    from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
+    from engine.weights import save_model_dir
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    coverage = synth_mod.coverage_table(str(out / "font_coverage.json"))
+    symbols = synth_mod.build_charset(coverage)
+    index = {c: i + 1 for i, c in enumerate(symbols)}
+    channels = tuple(int(c) for c in args.channels.split(","))
+    config = {"architecture": "crnn-ctc", "num_symbols": len(symbols), "channels": list(channels),
+              "hidden": args.hidden, "dropout": 0.1, "line_height": 32, "width_stride": 8, "lm_file": "lm.bin"}
+
+    seed_everything(args.seed)
+    net = LineRecogniser(len(symbols), channels, args.hidden)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    warmup = min(300, args.steps // 10)
+
+    def progress_at(step):
+        by_steps = step / args.steps
+        by_time = (trained_seconds + time.time() - started) / (args.minutes * 60) if args.minutes else 0.0
+        return min(1.0, max(by_steps, by_time))
+
+    def lr_at(step):
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        progress = min(1.0, max(0.0, (progress_at(step) - warmup / args.steps) / (1 - warmup / args.steps)))
+        return args.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * progress)))
+
+    state = load_checkpoint(out / "last.pt")
+    step, best_cer, history, trained_seconds = 0, float("inf"), [], 0.0
+    started = time.time()
+    if state is not None:
+        if state["config"] != config:
+            print(f"checkpoint {out / 'last.pt'} has another config; move it away to start afresh", file=sys.stderr)
+            return 2
+        net.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        step, best_cer, history = state["step"], state["best_cer"], state["history"]
+        trained_seconds = state.get("trained_seconds", 0.0)
+        print(f"resumed at step {step} (best val CER {best_cer:.4f})", file=sys.stderr)
+
+    train_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=False, max_chars=args.max_chars)
+    val_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=True, max_chars=args.max_chars)
+    val = [(prepare_line(s.image), s.text) for s in (val_synth.sample(900_000_000 + i) for i in range(args.val_size))]
+    fonts = val_synth.fonts
+    val_clean = [(prepare_line(s.image), s.text) for s in
+                 (val_synth.sample(910_000_000 + i, degrade=False, font=fonts[i % len(fonts)]) for i in range(args.val_size // 2))]
+
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    net.train()
+    started = time.time()  # rendering the validation set does not count as training time
+    last_ckpt = time.time()
+    bar = tqdm(total=args.steps, initial=step, desc="ocr", dynamic_ncols=True, file=sys.stderr)
+    queue = []
+    running = None
+
+    def save():
+        save_checkpoint(out / "last.pt", {"model": net.state_dict(), "optimiser": optimiser.state_dict(),
+                                          "step": step, "best_cer": best_cer, "history": history, "config": config,
+                                          "trained_seconds": trained_seconds + time.time() - started})
+
+    def export(folder):
+        save_model_dir(out / folder, net.state_dict(), config)
+        (out / folder / "charset.txt").write_text("".join(c + "\n" for c in symbols), encoding="utf-8")
+
+    while step < args.steps and progress_at(step) < 1.0:
+        if not queue:
+            group = 4
+            seeds = [args.seed * 1_000_003 + step * 1000 + i for i in range(group * args.batch)]
+            queue = make_batches(train_synth, seeds, args.batch, prepare_line)
+            # shuffle batch order deterministically so width does not cycle with the step
+            order = np.random.default_rng(step).permutation(len(queue))
+            queue = [queue[i] for i in order]
+        chunk = queue.pop()
+        images, widths = batch_lines([c[0] for c in chunk])
+        targets = [torch.tensor([index[ch] for ch in c[1]], dtype=torch.long) for c in chunk]
+        for g in optimiser.param_groups:
+            g["lr"] = lr_at(step)
+        logp = net(torch.from_numpy(images)).log_softmax(-1)
+        loss = ctc(logp, torch.cat(targets), output_lengths(torch.from_numpy(widths)),
+                   torch.tensor([len(t) for t in targets]))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        optimiser.step()
+        step += 1
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        bar.update(1)
+        bar.set_postfix_str(f"loss {running:.3f} lr {lr_at(step):.1e}", refresh=False)
+
+        if step % args.eval_every == 0 or step == args.steps:
+            val_cer, pairs = evaluate(net, val, symbols)
+            clean_cer, _ = evaluate(net, val_clean, symbols)
+            elapsed = time.time() - started
+            history.append({"step": step, "loss": running, "val_cer": val_cer, "clean_cer": clean_cer,
+                            "minutes": (trained_seconds + elapsed) / 60, "lr": lr_at(step)})
+            print(f"\nstep {step} loss {running:.3f} val CER {val_cer:.4f} clean CER {clean_cer:.4f} "
+                  f"e.g. {pairs[0][0]!r} / {pairs[0][1]!r}", file=sys.stderr, flush=True)
+            export("export")
+            if val_cer < best_cer:
+                best_cer = val_cer
+                export("best")
+            (out / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
+            save()
+            last_ckpt = time.time()
+        elif time.time() - last_ckpt > args.checkpoint_minutes * 60:
+            save()
+            last_ckpt = time.time()
+    bar.close()
+    print(f"\nstopped at step {step} after {(trained_seconds + time.time() - started) / 60:.1f} min", file=sys.stderr)
+    save()
+    export("export")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

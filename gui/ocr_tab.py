@@ -1,0 +1,565 @@
+"""The 识别 (OCR) tab: open, drop or paste images, see the line boxes, edit and export the text.
+
+All recognition runs through the shared JobRunner (never on the GUI thread); the engine
+function is injected (``ocr=``) so tests can pass a fast fake.  The default imports the
+engine lazily, so importing this module loads neither torch nor the model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QRectF, QSettings, Qt, Signal
+from PySide6.QtGui import (QAction, QBrush, QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen,
+                           QPixmap, QShortcut, QTextCharFormat, QTextCursor)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QFileDialog, QGraphicsPixmapItem, QGraphicsRectItem,
+                               QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QSplitter, QTextEdit, QVBoxLayout, QWidget)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "ocr_sample.png"
+LOW_CONFIDENCE = 0.6
+
+
+def _default_ocr(source, use_lm: bool = True):
+    """source (path, bytes or RGB array) → engine.ocr.result.OcrPage; imports the engine on first use."""
+    from engine.ocr.pipeline import ocr_page
+
+    return ocr_page(source, use_lm)
+
+
+def _batch_job(ocr: Callable, paths: list[str], use_lm: bool):
+    """Progress generator over many files; an unreadable file becomes an error entry, the batch goes on."""
+    from engine.progress import Progress
+
+    results = []
+    for i, path in enumerate(paths):
+        try:
+            outcome: Any = ocr(path, use_lm).result
+        except Exception as exc:  # each file's failure is reported in its row, not raised
+            outcome = str(exc) or type(exc).__name__
+        results.append((path, outcome))
+        yield Progress(i + 1, len(paths), Path(path).name, partial=(path, outcome))
+    return results
+
+
+def _array_to_qimage(array) -> QImage:
+    """(H, W, 3) uint8 RGB or (H, W) uint8 → QImage (deep copy)."""
+    import numpy as np
+
+    array = np.ascontiguousarray(array)
+    h, w = array.shape[:2]
+    if array.ndim == 2:
+        return QImage(array.data, w, h, array.strides[0], QImage.Format.Format_Grayscale8).copy()
+    return QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def _qimage_to_array(image: QImage):
+    import numpy as np
+
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    buffer = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h)
+    return buffer.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).copy()
+
+
+class ImageView(QGraphicsView):
+    """The page with its line boxes: wheel zooms (under the cursor), drag pans, click picks a box."""
+
+    box_clicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setBackgroundBrush(QColor(60, 60, 60))
+        self.pixmap_item: QGraphicsPixmapItem | None = None
+        self.boxes: list[QGraphicsRectItem] = []
+        self.selected = -1
+
+    def show_image(self, image: QImage, boxes: list[tuple[float, float, float, float]], show_boxes: bool = True):
+        scene = self.scene()
+        scene.clear()
+        self.boxes, self.selected = [], -1
+        self.pixmap_item = scene.addPixmap(QPixmap.fromImage(image))
+        scene.setSceneRect(QRectF(image.rect()))
+        if show_boxes:
+            for i, (x0, y0, x1, y1) in enumerate(boxes):
+                item = scene.addRect(QRectF(x0, y0, x1 - x0, y1 - y0), self._pen(False), QBrush(QColor(0, 120, 255, 30)))
+                item.setData(0, i)
+                item.setToolTip(f"line {i + 1}")
+                self.boxes.append(item)
+        self.resetTransform()
+        self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def clear(self):
+        self.scene().clear()
+        self.boxes, self.selected, self.pixmap_item = [], -1, None
+
+    @staticmethod
+    def _pen(selected: bool) -> QPen:
+        pen = QPen(QColor(255, 80, 0) if selected else QColor(0, 120, 255))
+        pen.setWidthF(3 if selected else 1.5)
+        pen.setCosmetic(True)
+        return pen
+
+    def select_box(self, index: int) -> None:
+        for i, item in enumerate(self.boxes):
+            item.setPen(self._pen(i == index))
+        self.selected = index
+        if 0 <= index < len(self.boxes):
+            self.ensureVisible(self.boxes[index], 20, 20)
+
+    def zoom(self, factor: float) -> None:
+        self.scale(factor, factor)
+
+    def wheelEvent(self, event):  # noqa: N802 (Qt name)
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(1.2 ** steps)
+        event.accept()
+
+    def mousePressEvent(self, event):  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            for item in self.items(event.position().toPoint()):
+                if isinstance(item, QGraphicsRectItem) and item.data(0) is not None:
+                    self.box_clicked.emit(int(item.data(0)))
+                    break
+        super().mousePressEvent(event)
+
+
+class OcrTab(QWidget):
+    """识别: image in, editable text out (see module docstring)."""
+
+    send_to_segmentation = Signal(str)
+
+    def __init__(self, runner, *, ocr: Callable = _default_ocr, parent=None):
+        super().__init__(parent)
+        self.runner = runner
+        self._ocr = ocr
+        self.page = None                  # the OcrPage shown (single image)
+        self.batch_results: list[tuple[str, Any]] = []
+        self._shown_boxes: list = []
+        self._updating_text = False
+        self.setAcceptDrops(True)
+
+        self.open_button = QPushButton("Open images…")
+        self.folder_button = QPushButton("Open folder…")
+        self.paste_button = QPushButton("Paste image")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.lm_check = QCheckBox("Language model")
+        self.lm_check.setChecked(True)
+        self.lm_check.setToolTip("beam search with the character language model (off: greedy CTC decoding)")
+        self.preprocessed_check = QCheckBox("Show preprocessed")
+        self.preprocessed_check.setToolTip("show the deskewed, binarised image the line finder works on")
+        self.copy_button = QPushButton("Copy all")
+        self.export_button = QPushButton("Export…")
+        self.export_all_button = QPushButton("Export all…")
+        self.send_button = QPushButton("Send to Segmentation")
+        for b in (self.copy_button, self.export_button, self.export_all_button, self.send_button):
+            b.setEnabled(False)
+
+        top = QHBoxLayout()
+        for w in (self.open_button, self.folder_button, self.paste_button, self.cancel_button, self.lm_check,
+                  self.preprocessed_check):
+            top.addWidget(w)
+        top.addStretch(1)
+        for w in (self.copy_button, self.export_button, self.export_all_button, self.send_button):
+            top.addWidget(w)
+
+        self.view = ImageView()
+        self.view.setMinimumSize(300, 200)
+        self.text_edit = QTextEdit()
+        self.text_edit.setAcceptRichText(False)
+        self.text_edit.setPlaceholderText("Open, drop or paste (Ctrl+V) an image: the recognised text appears here.")
+        self.batch_list = QListWidget()
+        self.batch_list.setToolTip("batch results: click a file to see its text")
+        self.batch_list.hide()
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.text_edit)
+        right.addWidget(self.batch_list)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.view)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message_label)
+
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.folder_button.clicked.connect(self._on_folder_button_clicked)
+        self.paste_button.clicked.connect(self.paste_image)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.copy_button.clicked.connect(self.copy_all)
+        self.export_button.clicked.connect(self._on_export_button_clicked)
+        self.export_all_button.clicked.connect(self._on_export_all_button_clicked)
+        self.send_button.clicked.connect(self._on_send_button_clicked)
+        self.preprocessed_check.toggled.connect(self._redraw)
+        self.view.box_clicked.connect(self._on_view_box_clicked)
+        self.text_edit.cursorPositionChanged.connect(self._on_text_edit_cursor_position_changed)
+        self.text_edit.textChanged.connect(self._on_text_edit_text_changed)
+        self.batch_list.currentRowChanged.connect(self._on_batch_list_current_row_changed)
+        paste = QShortcut(QKeySequence.StandardKey.Paste, self)
+        paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        paste.activated.connect(self.paste_image)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        return bool(self.runner.running(self))
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.open_button, self.folder_button, self.paste_button):
+            w.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.setAcceptDrops(not busy)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet("color: #c0392b;" if error else "")
+        self.runner.message.emit(text)
+
+    def text(self) -> str:
+        return self.text_edit.toPlainText()
+
+    # ------------------------------------------------------------------ inputs
+    def open_paths(self, paths) -> bool:
+        """Read one image (shown with its boxes) or many (batch list). False if busy or nothing to read."""
+        paths = [str(p) for p in paths]
+        if not paths:
+            return False
+        if self.busy:
+            self.show_message("Busy: wait for the current image or press Cancel.")
+            return False
+        folder = str(Path(paths[0]).parent)
+        QSettings("Mowen", "Mowen").setValue("ocr/last_folder", folder)
+        if len(paths) == 1:
+            return self._start_single(paths[0], Path(paths[0]).name)
+        return self._start_batch(paths)
+
+    def open_folder(self, folder) -> bool:
+        files = sorted(str(p) for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not files:
+            self.show_message(f"No images (PNG, JPEG, BMP, TIFF, WebP, GIF) in {folder}.", error=True)
+            return False
+        return self._start_batch(files) if len(files) > 1 else self.open_paths(files)
+
+    def open_array(self, rgb, name: str = "pasted image") -> bool:
+        if self.busy:
+            self.show_message("Busy: wait for the current image or press Cancel.")
+            return False
+        return self._start_single(rgb, name)
+
+    def paste_image(self) -> bool:
+        """Ctrl+V / the Paste button: an image on the clipboard, or image files copied in a file manager."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = QGuiApplication.clipboard().image()
+            if not image.isNull():
+                return self.open_array(_qimage_to_array(image))
+        if mime is not None and mime.hasUrls():
+            paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if paths:
+                return self.open_paths(paths)
+        self.show_message("The clipboard holds no image.", error=True)
+        return False
+
+    def _start_single(self, source, name: str) -> bool:
+        self._single_name = name
+        self.show_message(f"Reading {name}…")
+        self._set_busy(True)
+        self.runner.start(self._ocr, source, self.lm_check.isChecked(), owner=self,
+                          on_result=self._on_single_returned, on_error=self._on_job_errored,
+                          on_finished=self._on_job_finished)
+        return True
+
+    def _start_batch(self, paths: list[str]) -> bool:
+        self.batch_results = []
+        self.batch_list.clear()
+        self.batch_list.show()
+        self.progress.setRange(0, len(paths))
+        self.progress.setValue(0)
+        self.progress.show()
+        self.export_all_button.setEnabled(False)
+        self.show_message(f"Reading {len(paths)} images…")
+        self._set_busy(True)
+        self.runner.start(_batch_job, self._ocr, paths, self.lm_check.isChecked(), owner=self,
+                          on_progress=self._on_batch_progressed, on_result=self._on_batch_returned,
+                          on_error=self._on_job_errored, on_finished=self._on_job_finished)
+        return True
+
+    def cancel(self) -> None:
+        self.runner.cancel(self)
+        self.show_message("Cancelled.")
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802
+        mime = event.mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        folders = [p for p in paths if Path(p).is_dir()]
+        if folders:
+            self.open_folder(folders[0])
+        elif paths:
+            self.open_paths(paths)
+        elif mime.hasImage():
+            self.open_array(_qimage_to_array(QImage(mime.imageData())), "dropped image")
+        event.acceptProposedAction()
+
+    # ------------------------------------------------------------------ job callbacks
+    def _on_single_returned(self, page) -> None:
+        self.page = page
+        self._show_result(page.result)
+        self._redraw()
+        warnings = "; ".join(page.result.warnings)
+        n = len(page.result.lines)
+        summary = f"{self._single_name}: {n} line{'s' if n != 1 else ''} in {page.result.seconds:.2f} s"
+        self.show_message(summary + (f" — {warnings}" if warnings else ""), error=n == 0)
+
+    def _on_batch_progressed(self, report) -> None:
+        self.progress.setValue(report.step)
+        if report.partial is None:
+            return
+        path, outcome = report.partial
+        self.batch_results.append((path, outcome))
+        if isinstance(outcome, str):
+            item = QListWidgetItem(f"✗ {Path(path).name}: {outcome}")
+            item.setForeground(QColor(192, 57, 43))
+        else:
+            first = outcome.text.split("\n", 1)[0][:30]
+            item = QListWidgetItem(f"✓ {Path(path).name}: {len(outcome.lines)} lines  {first}")
+        item.setData(Qt.ItemDataRole.UserRole, len(self.batch_results) - 1)
+        self.batch_list.addItem(item)
+        self.export_all_button.setEnabled(True)
+
+    def _on_batch_returned(self, results) -> None:
+        failed = sum(1 for _, o in results if isinstance(o, str))
+        self.show_message(f"Batch done: {len(results) - failed} read, {failed} failed.", error=failed == len(results))
+        if self.batch_list.count():
+            self.batch_list.setCurrentRow(0)
+
+    def _on_job_errored(self, text: str) -> None:
+        self.show_message(text, error=True)
+
+    def _on_job_finished(self) -> None:
+        self._set_busy(False)
+        self.progress.hide()
+
+    # ------------------------------------------------------------------ display
+    def _show_result(self, result) -> None:
+        """Text one line per box, low-confidence characters highlighted."""
+        self._updating_text = True
+        self.text_edit.clear()
+        cursor = QTextCursor(self.text_edit.document())
+        normal = QTextCharFormat()
+        low = QTextCharFormat()
+        low.setBackground(QColor(255, 220, 120))
+        low.setToolTip("low confidence")
+        for i, line in enumerate(result.lines):
+            if i:
+                cursor.insertText("\n", normal)
+            for ch, conf in zip(line.text, line.confidences or [1.0] * len(line.text)):
+                cursor.insertText(ch, low if conf < LOW_CONFIDENCE else normal)
+        self._updating_text = False
+        has_text = bool(result.lines)
+        for b in (self.copy_button, self.export_button, self.send_button):
+            b.setEnabled(has_text)
+
+    def low_confidence_positions(self) -> list[int]:
+        """Character positions in the editor drawn as low-confidence (for tests and tooling)."""
+        doc = self.text_edit.document()
+        out, block = [], doc.begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                if fragment.charFormat().background().color() == QColor(255, 220, 120):
+                    out.extend(range(fragment.position(), fragment.position() + fragment.length()))
+                it += 1
+            block = block.next()
+        return out
+
+    def _redraw(self) -> None:
+        page = self.page
+        if page is None:
+            return
+        preprocessed = self.preprocessed_check.isChecked()
+        if preprocessed:
+            image = _array_to_qimage(255 - page.preprocessed)
+            show_boxes = abs(page.extra.get("angle", 0.0)) < 0.2  # boxes are drawn in original coordinates
+        else:
+            image = _array_to_qimage(page.image)
+            show_boxes = True
+        s = page.scale
+        boxes = [(x0 * s, y0 * s, x1 * s, y1 * s) for x0, y0, x1, y1 in (l.box for l in page.result.lines)]
+        self._shown_boxes = boxes
+        self.view.show_image(image, boxes, show_boxes)
+
+    def _show_batch_entry(self, index: int) -> None:
+        path, outcome = self.batch_results[index]
+        if isinstance(outcome, str):
+            self.page = None
+            self.view.clear()
+            self.text_edit.clear()
+            self.show_message(f"{Path(path).name}: {outcome}", error=True)
+            return
+        from engine.ocr.result import OcrPage
+
+        image = QImage(path)
+        import numpy as np
+
+        if image.isNull():
+            rgb = np.full((max(1, outcome.image_size[1]), max(1, outcome.image_size[0]), 3), 255, np.uint8)
+        else:
+            rgb = _qimage_to_array(image)
+        scale = rgb.shape[1] / max(1, outcome.image_size[0])
+        gray = rgb.mean(axis=2).astype(np.uint8)
+        self.page = OcrPage(outcome, rgb, 255 - gray, scale, path, {})
+        self._show_result(outcome)
+        self._redraw()
+
+    # ------------------------------------------------------------------ linking boxes and text
+    def _on_view_box_clicked(self, index: int) -> None:
+        block = self.text_edit.document().findBlockByNumber(index)
+        if not block.isValid():
+            return
+        cursor = QTextCursor(block)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        self.text_edit.setTextCursor(cursor)
+        self.view.select_box(index)
+
+    def _on_text_edit_cursor_position_changed(self) -> None:
+        index = self.text_edit.textCursor().blockNumber()
+        if index != self.view.selected and index < len(self.view.boxes):
+            self.view.select_box(index)
+
+    def _on_text_edit_text_changed(self) -> None:
+        if not self._updating_text:
+            has_text = bool(self.text().strip())
+            self.copy_button.setEnabled(has_text)
+            self.export_button.setEnabled(has_text)
+            self.send_button.setEnabled(has_text)
+
+    def _on_batch_list_current_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self.batch_results):
+            self._show_batch_entry(row)
+
+    # ------------------------------------------------------------------ outputs
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText(self.text())
+        self.show_message("Text copied.")
+
+    def export(self, path) -> bool:
+        """Write the (edited) text as .txt, or text + lines + boxes as .json, atomically."""
+        from engine.registry import atomic_write_text
+
+        path = Path(path)
+        try:
+            if path.suffix.lower() == ".json":
+                data = self.page.result.to_json() if self.page is not None else {"lines": []}
+                data["text"] = self.text()
+                data["path"] = self.page.source if self.page is not None else ""
+                atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+            else:
+                atomic_write_text(path, self.text() + "\n")
+        except OSError as exc:
+            self.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
+            return False
+        self.show_message(f"Saved {path}")
+        return True
+
+    def export_all(self, path) -> bool:
+        """Every batch result: .json (list of objects) or .txt (one section per file)."""
+        from engine.registry import atomic_write_text
+
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            records = []
+            for source, outcome in self.batch_results:
+                if isinstance(outcome, str):
+                    records.append({"path": source, "error": outcome})
+                else:
+                    records.append({"path": source, **outcome.to_json()})
+            text = json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+        else:
+            parts = []
+            for source, outcome in self.batch_results:
+                body = f"[error] {outcome}" if isinstance(outcome, str) else outcome.text
+                parts.append(f"==> {source} <==\n{body}\n")
+            text = "\n".join(parts)
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            self.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
+            return False
+        self.show_message(f"Saved {len(self.batch_results)} results to {path}")
+        return True
+
+    def _last_folder(self) -> str:
+        return str(QSettings("Mowen", "Mowen").value("ocr/last_folder", str(Path.home())))
+
+    def _on_open_button_clicked(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_folder(),
+                                                "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)")
+        if paths:
+            self.open_paths(paths)
+
+    def _on_folder_button_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", self._last_folder())
+        if folder:
+            QSettings("Mowen", "Mowen").setValue("ocr/last_folder", folder)
+            self.open_folder(folder)
+
+    def _on_export_button_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export text", self._last_folder(), "Text (*.txt);;JSON (*.json)")
+        if path:
+            self.export(path)
+
+    def _on_export_all_button_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export all results", self._last_folder(),
+                                              "JSON (*.json);;Text (*.txt)")
+        if path:
+            self.export_all(path)
+
+    def _on_send_button_clicked(self) -> None:
+        text = self.text().strip()
+        if text:
+            self.send_to_segmentation.emit(text)
+            self.show_message("Sent to the Segmentation tab.")
+
+    # ------------------------------------------------------------------ screenshots
+    def wait_until_idle(self, timeout: float = 60.0) -> None:
+        deadline = time.time() + timeout
+        while self.busy and time.time() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.02)
+        QApplication.processEvents()
+
+    def screenshot_states(self):
+        def sample():
+            if SAMPLE_IMAGE.is_file():
+                self.open_paths([SAMPLE_IMAGE])
+                self.wait_until_idle()
+                if self.view.boxes:
+                    self._on_view_box_clicked(0)
+
+        return [("sample", sample)]

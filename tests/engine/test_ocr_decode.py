@@ -1,0 +1,102 @@
+"""Stage 5 (CTC decoding, the character LM) and the CER metric."""
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.ocr.decode import beam_decode, greedy_decode
+from engine.ocr.lm import CharNgramLM, train_char_lm
+from engine.ocr.metrics import cer, corpus_cer, edit_distance
+
+
+def _frames(symbols, rows):
+    """rows: list of {symbol or '-' (blank): prob}; rest of the mass spread evenly → (T, S+1) log-probs."""
+    out = np.zeros((len(rows), len(symbols) + 1))
+    for t, row in enumerate(rows):
+        rest = (1.0 - sum(row.values())) / (len(symbols) + 1 - len(row))
+        out[t] = rest
+        for s, p in row.items():
+            out[t, 0 if s == "-" else symbols.index(s) + 1] = p
+    return np.log(out)
+
+
+def test_greedy_merges_repeats_and_drops_blanks():
+    symbols = list("好人")
+    lp = _frames(symbols, [{"好": .9}, {"好": .9}, {"-": .9}, {"好": .9}, {"人": .8}, {"-": .9}])
+    d = greedy_decode(lp, symbols)
+    assert d.text == "好好人"
+    assert len(d.confidences) == 3 and all(0.75 < c <= 0.9 for c in d.confidences)
+    assert d.columns == (0, 3, 4)
+
+
+def test_greedy_empty_and_all_blank():
+    assert greedy_decode(np.zeros((0, 3)), list("ab")).text == ""
+    assert greedy_decode(_frames(list("ab"), [{"-": .99}] * 4), list("ab")).text == ""
+
+
+def test_beam_without_lm_matches_greedy_on_confident_input():
+    symbols = list("中国人民")
+    rng = np.random.default_rng(0)
+    rows = []
+    for ch in "中国人民人":
+        rows += [{ch: .95}, {"-": .95}]
+    lp = _frames(symbols, rows)
+    assert beam_decode(lp, symbols, None).text == greedy_decode(lp, symbols).text == "中国人民人"
+
+
+def test_beam_sums_paths_where_greedy_does_not():
+    # best path is "-" "-" (empty) but the two paths spelling "a" together outweigh it
+    symbols = ["a"]
+    lp = np.log(np.array([[0.6, 0.4], [0.6, 0.4]]))
+    assert greedy_decode(lp, symbols).text == ""
+    assert beam_decode(lp, symbols, None, length_bonus=0).text == "a"  # P(a) = .64 > P("") = .36
+
+
+def test_lm_beam_corrects_what_greedy_gets_wrong():
+    lm = train_char_lm(["中华人民共和国"] * 20 + ["圆形的月亮", "国家"], min_count=1)
+    symbols = list("中华人民共和国圆")
+    rows = []
+    for ch in "中华人民共和":
+        rows += [{ch: .9}, {"-": .9}]
+    rows += [{"圆": .5, "国": .45}, {"-": .9}]  # the recogniser slightly prefers the wrong look-alike
+    lp = _frames(symbols, rows)
+    assert greedy_decode(lp, symbols).text == "中华人民共和圆"
+    fused = beam_decode(lp, symbols, lm, lm_weight=0.5)
+    assert fused.text == "中华人民共和国"
+    assert len(fused.confidences) == 7 and fused.confidences[-1] == pytest.approx(0.45, abs=1e-6)
+
+
+def test_lm_probabilities_sum_to_one_and_round_trip(tmp_path):
+    texts = ["我们是学生", "他们是老师", "我们爱学习", "学生们爱老师"]
+    lm = train_char_lm(texts, min_count=1)
+    for previous in (None, "我", "学", "师"):
+        total = sum(math.exp(lm.logp(previous, c)) for c in lm.chars)
+        # the rest of the mass is the uniform share kept for characters never seen
+        assert 0.98 < total <= 1.0 + 1e-6
+    assert lm.score("我们是学生") > lm.score("生学是们我")
+    path = tmp_path / "lm.npz"
+    lm.save(path)
+    again = CharNgramLM.load(path)
+    assert again.chars == lm.chars
+    assert again.logp("我", "们") == pytest.approx(lm.logp("我", "们"), abs=2e-3)
+    assert again.logp("我", "丁") == lm.unknown_logp
+
+
+def test_lm_load_errors(tmp_path):
+    from engine.registry import ModelCorrupt, ModelMissing
+
+    with pytest.raises(ModelMissing):
+        CharNgramLM.load(tmp_path / "none.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ModelCorrupt):
+        CharNgramLM.load(bad)
+
+
+def test_cer():
+    assert edit_distance("kitten", "sitting") == 3
+    assert cer("中国 人民", "中国人民") == 0.0           # whitespace ignored
+    assert cer("中华人民", "中国人民") == 0.25
+    assert cer("", "") == 0.0 and cer("x", "") == 1.0
+    assert corpus_cer([("ab", "abcd"), ("xy", "xy")]) == pytest.approx(2 / 6)

@@ -1,0 +1,126 @@
+"""Stages 2-3 (preprocess, detect_lines) on pages rendered with a system CJK font."""
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.ocr import synth
+from engine.ocr.detect import detect_lines, is_vertical_text, clean_mask
+from engine.ocr.preprocess import estimate_skew, preprocess
+
+FACE = synth.default_face()
+pytestmark = pytest.mark.skipif(FACE is None, reason="no CJK training font installed (fonts-noto-cjk / fonts-wqy-*)")
+
+PARAGRAPHS = ["今天天气很好我们一起去公园散步看见很多人在跑步", "第二段文字在这里继续写下去直到结束为止", "第三段很短"]
+
+
+def _centre_y(box):
+    return (box[1] + box[3]) / 2
+
+
+def _assert_lines_match(layout, page, tolerance=6):
+    assert len(layout.lines) == len(page.lines)
+    for found, drawn in zip(layout.lines, page.boxes):
+        x0, y0, x1, y1 = found.box
+        assert abs(x0 - drawn[0]) <= tolerance and abs(x1 - drawn[2]) <= tolerance
+        assert abs(_centre_y(found.box) - _centre_y(drawn)) <= tolerance
+
+
+def test_paragraphs_and_blank_lines_in_order():
+    page = synth.render_page(PARAGRAPHS, FACE, 24, chars_per_line=10, paragraph_gap=1.5)
+    layout = detect_lines(preprocess(page.image))
+    assert len(page.lines) == 6
+    _assert_lines_match(layout, page)
+    assert [l.block for l in layout.lines] == [0, 0, 0, 1, 1, 2]
+
+
+def test_two_columns_read_column_by_column_with_title():
+    page = synth.render_page(PARAGRAPHS + ["第四段在右边", "最后一段文字"], FACE, 22, columns=2, chars_per_line=9,
+                             title="两栏页面的标题")
+    layout = detect_lines(preprocess(page.image))
+    _assert_lines_match(layout, page)
+    right_column_start = page.boxes[-1][0]
+    xs = [l.box[0] for l in layout.lines]
+    # once the reader moves to the right column it never returns to the left one
+    first_right = next(i for i, x in enumerate(xs) if x >= right_column_start - 6)
+    assert all(x >= right_column_start - 6 for x in xs[first_right:])
+    assert first_right == 1 + sum(len(synth.wrap(p, 9)) for p in PARAGRAPHS[:3])
+
+
+def test_mixed_font_sizes():
+    big = synth.render_page(["大号标题"], FACE, 48, chars_per_line=8).image
+    small = synth.render_page(["小号正文第一行内容", "小号正文第二行"], FACE, 16, chars_per_line=9, paragraph_gap=0).image
+    width = max(big.shape[1], small.shape[1])
+    pad = lambda im: np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0)), constant_values=255)
+    page = np.concatenate([pad(big), pad(small)], axis=0)
+    layout = detect_lines(preprocess(page))
+    heights = [l.box[3] - l.box[1] for l in layout.lines]
+    assert len(layout.lines) == 3
+    assert heights[0] > 2 * heights[1]
+
+
+def test_light_on_dark_is_inverted_and_found():
+    page = synth.render_page(PARAGRAPHS[:2], FACE, 24, chars_per_line=10, background=(20, 30, 60), ink=(240, 240, 200))
+    pre = preprocess(page.image)
+    assert pre.inverted
+    assert pre.gray[5, 5] > 200  # ground is light after inversion
+    _assert_lines_match(detect_lines(pre), page)
+
+
+def test_uneven_lighting_and_coloured_ground():
+    page = synth.render_page(PARAGRAPHS, FACE, 24, chars_per_line=10, paragraph_gap=1.5, background=(230, 220, 160))
+    h, w = page.image.shape[:2]
+    shade = np.linspace(0.55, 1.0, w)[None, :, None]  # strong left-to-right shadow
+    shaded = (page.image.astype(np.float32) * shade).astype(np.uint8)
+    _assert_lines_match(detect_lines(preprocess(shaded)), page)
+
+
+@pytest.mark.parametrize("angle", [-9.0, 6.0])
+def test_deskew_and_boxes_in_original_coordinates(angle):
+    page = synth.render_page(PARAGRAPHS, FACE, 24, chars_per_line=10, paragraph_gap=1.5, margin=80)
+    h, w = page.image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    rotated = cv2.warpAffine(page.image, m, (w, h), borderValue=(255, 255, 255))
+    pre = preprocess(rotated)
+    assert abs(pre.angle + angle) < 0.6
+    layout = detect_lines(pre)
+    assert len(layout.lines) == len(page.lines)
+    for found, drawn in zip(layout.lines, page.boxes):
+        # the drawn line's centre, rotated like the page, lies inside the reported box
+        cx, cy = (drawn[0] + drawn[2]) / 2, (drawn[1] + drawn[3]) / 2
+        rx, ry = m @ np.array([cx, cy, 1.0])
+        x0, y0, x1, y1 = found.box
+        assert x0 <= rx <= x1 and y0 <= ry <= y1
+
+
+def test_estimate_skew_flat_for_level_text():
+    page = synth.render_page(PARAGRAPHS, FACE, 24, chars_per_line=10)
+    assert estimate_skew(preprocess(page.image, deskew=False).binary) == 0.0
+
+
+def test_blank_and_noise_images_have_no_lines():
+    blank = np.full((200, 300, 3), 255, np.uint8)
+    layout = detect_lines(preprocess(blank))
+    assert layout.lines == () and any("no text" in w for w in layout.warnings)
+    rng = np.random.default_rng(1)
+    speckled = np.full((200, 300), 255, np.uint8)
+    speckled[rng.random((200, 300)) < 0.002] = 0
+    assert detect_lines(preprocess(speckled)).lines == ()
+
+
+def test_vertical_text_is_reported_not_read():
+    from PIL import Image, ImageDraw
+
+    font = synth._font(FACE.path, FACE.index, 28)
+    img = Image.new("RGB", (260, 420), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    for c, column in enumerate(["床前明月光疑是地", "上霜举头望明月低", "头思故乡春眠不觉"]):
+        for r, ch in enumerate(column):
+            draw.text((190 - c * 70, 20 + r * 46), ch, font=font, fill=(0, 0, 0))
+    layout = detect_lines(preprocess(np.asarray(img)))
+    assert layout.vertical and layout.lines == ()
+    assert any("vertical" in w for w in layout.warnings)
+    # and ordinary horizontal text is not mistaken for vertical
+    page = synth.render_page(PARAGRAPHS, FACE, 24, chars_per_line=10)
+    mask, h, _ = clean_mask(preprocess(page.image).binary)
+    assert not is_vertical_text(mask, h)

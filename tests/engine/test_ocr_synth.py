@@ -1,0 +1,59 @@
+"""The synthetic line renderer: seeded, held-out split disjoint, character set as specified."""
+
+import numpy as np
+import pytest
+
+from engine.ocr import synth
+
+FACE = synth.default_face()
+needs_font = pytest.mark.skipif(FACE is None, reason="no CJK training font installed")
+needs_data = pytest.mark.skipif(not (synth.DATA_DIR / "cws/pd199801/pd199801_seg.utf8").is_file(),
+                                reason=f"corpora not found under {synth.DATA_DIR}")
+
+
+def test_normalise_text():
+    assert synth.normalise_text("１９９８年ＡＢｃ，。") == "1998年ABc，。"
+
+
+@needs_font
+def test_render_is_seeded_and_clean_lines_are_black_on_white():
+    import random
+
+    a = synth.render_text_image("测试文字123", FACE, 30, random.Random(5))
+    b = synth.render_text_image("测试文字123", FACE, 30, random.Random(5))
+    assert np.array_equal(a, b)
+    clean = synth.render_text_image("测试", FACE, 30, random.Random(0), degrade=False)
+    assert clean[0, 0] == 255 and clean.min() < 40
+
+
+@needs_font
+def test_font_coverage_sees_missing_glyphs():
+    covered = synth.font_coverage(FACE, ["国", "\U000F0003", "A"])
+    assert covered == {"国", "A"}
+
+
+@needs_data
+def test_held_out_lines_are_disjoint_from_training_lines():
+    train = set(synth.split_lines("news", held_out=False))
+    test = synth.split_lines("news", held_out=True)
+    assert len(test) > 300
+    assert len(train) > 40 * len(test) * 0.9
+    assert not [t for t in test if t in train]
+
+
+@needs_data
+@needs_font
+def test_synthesizer_samples_are_reproducible_and_in_charset():
+    levels = synth.read_charset_levels()
+    assert [len(l) for l in levels] == [3500, 3000, 1605]
+    face_chars = frozenset(c for level in levels for c in level[:500]) | frozenset(synth.ASCII_PRINTABLE + synth.CHINESE_PUNCTUATION)
+    coverage = {FACE.name: face_chars}
+    charset = synth.build_charset(coverage)
+    assert len(charset) == len(face_chars)
+    s = synth.LineSynthesizer(charset, coverage)
+    one, two = s.sample(42), s.sample(42)
+    assert one.text == two.text and np.array_equal(one.image, two.image)
+    for seed in range(20):
+        sample = s.sample(seed)
+        assert sample.text and set(sample.text) <= set(charset)
+        assert sample.image.ndim == 2 and sample.image.dtype == np.uint8
