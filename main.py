@@ -71,15 +71,28 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, lambda: QMessageBox.warning(
             window, "Mowen", "No Chinese font was found: Chinese characters may show as boxes."))
     if args.quit_after_show:
-        def report() -> None:
-            print(f"window shown after {time.perf_counter() - _T0:.3f} s", flush=True)
-            window.close()
-        QTimer.singleShot(0, report)
+        _report_first_paint(window)
     if args.screenshot:
         from gui.screenshots import take_screenshots
 
         QTimer.singleShot(0, lambda: app.exit(take_screenshots(window, Path(args.screenshot))))
     return app.exec()
+
+
+def _report_first_paint(window) -> None:
+    """Print the seconds until the window's first paint, then close it (start-up timing)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                window.removeEventFilter(self)
+                print(f"window shown after {time.perf_counter() - _T0:.3f} s", flush=True)
+                QTimer.singleShot(0, window.close)
+            return False
+
+    window._first_paint_filter = FirstPaint(window)
+    window.installEventFilter(window._first_paint_filter)
 
 
 def _close_on_signals(window) -> None:

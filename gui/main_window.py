@@ -38,6 +38,9 @@ TABS = (
 )
 
 
+STARTUP_DELAY_MS = 150
+
+
 def settings() -> QSettings:
     return QSettings("Mowen", "Mowen")
 
@@ -77,7 +80,12 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._build_tab(self.tabs.currentIndex())
         self.tabs.currentChanged.connect(self._on_tabs_currentChanged)
-        QTimer.singleShot(0, self._finish_startup)
+        # Give the window time to be mapped and painted before the rest is built.  The
+        # timer is a child of the window, so it dies with it (tests close windows early).
+        self._startup_timer = QTimer(self)
+        self._startup_timer.setSingleShot(True)
+        self._startup_timer.timeout.connect(self._finish_startup)
+        self._startup_timer.start(STARTUP_DELAY_MS)
 
     # -- construction ------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -143,10 +151,19 @@ class MainWindow(QMainWindow):
             self._build_tab(index)
 
     def _finish_startup(self) -> None:
-        """After the window is on screen: build the other tabs, then find the device."""
-        self.build_all_tabs()
+        """After the window is on screen: find the device, build the other tabs one per
+        event-loop turn so the window stays responsive meanwhile."""
         self.runner.start(_device_label, owner=self, on_result=self._on_device_described,
                           on_error=lambda text: self._on_device_described(f"unavailable ({text})"))
+        self._startup_timer.timeout.disconnect(self._finish_startup)
+        self._startup_timer.timeout.connect(self._build_next_tab)
+        self._build_next_tab()
+
+    def _build_next_tab(self) -> None:
+        pending = [i for i in range(len(TABS)) if i not in self._built]
+        if pending:
+            self._build_tab(pending[0])
+            self._startup_timer.start(0)
 
     # -- settings ----------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -17,6 +17,7 @@ import inspect
 import traceback
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 
@@ -29,6 +30,7 @@ class WorkerSignals(QObject):
     returned = Signal(object)    # the job's result
     errored = Signal(str)        # a one-line message for the user
     finished = Signal()          # always last: after returned, errored or cancellation
+    done = Signal(object)        # the worker itself, after finished (the runner's bookkeeping)
 
 
 class Worker(QRunnable):
@@ -58,16 +60,25 @@ class Worker(QRunnable):
             if inspect.isgenerator(result):
                 result = self._drive(result)
             if not self._cancelled:
-                self.signals.returned.emit(result)
+                self._emit(self.signals.returned, result)
         except Cancelled:
             pass
         except Exception as exc:  # every failure becomes a message, never a crash
             if not self._cancelled:
-                self.signals.errored.emit(_message_for(exc))
-                traceback.print_exc()
+                if not _is_user_error(exc):
+                    traceback.print_exc()  # a bug: keep the details for the terminal
+                self._emit(self.signals.errored, _message_for(exc))
         finally:
             self.is_finished = True
-            self.signals.finished.emit()
+            self._emit(self.signals.finished)
+            self._emit(self.signals.done, self)
+
+    @staticmethod
+    def _emit(signal, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            pass  # the receiving objects are gone (application shutting down)
 
     def _drive(self, job):
         while True:
@@ -79,13 +90,17 @@ class Worker(QRunnable):
             except StopIteration as stop:
                 return stop.value
             if not self._cancelled:
-                self.signals.progressed.emit(report)
+                self._emit(self.signals.progressed, report)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """Engine errors, bad values and unreadable files have messages written for users."""
+    return type(exc).__module__.startswith("engine") or isinstance(exc, (ValueError, OSError))
 
 
 def _message_for(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
-    # Engine errors are written for users; anything else gets its type as context.
-    if type(exc).__module__.startswith("engine") or isinstance(exc, (ValueError, OSError)):
+    if _is_user_error(exc):
         return text
     return f"{exc.__class__.__name__}: {text}"
 
@@ -110,24 +125,27 @@ class JobRunner(QObject):
 
         The callbacks run on the GUI thread whatever they are (lambdas included):
         they are called from a relay object that lives on the thread that called start.
-        Errors go to ``on_error`` if given, else to the runner's ``message`` signal.
+        If ``owner`` is a QObject the relay is its child, so callbacks stop when the
+        owner is deleted.  Errors go to ``on_error`` if given, else to ``message``.
         """
         worker = Worker(fn, *args, **kwargs)
         worker.owner = owner
-        relay = _Relay(self, worker, on_result, on_progress,
+        relay = _Relay(owner if isinstance(owner, QObject) else self, worker, on_result, on_progress,
                        on_error if on_error is not None else self.message.emit, on_finished)
         worker.progressed.connect(relay.progressed)
         worker.returned.connect(relay.returned)
         worker.errored.connect(relay.errored)
         worker.finished.connect(relay.finished)
+        worker.signals.done.connect(self._forget)
         self._running[worker] = relay
         self.started.emit(worker)
         self.pool.start(worker)
         return worker
 
+    @Slot(object)
     def _forget(self, worker: Worker) -> None:
         relay = self._running.pop(worker, None)
-        if relay is not None:
+        if relay is not None and shiboken6.isValid(relay):
             relay.deleteLater()
 
     def running(self, owner: object | None = None) -> list[Worker]:
@@ -146,9 +164,9 @@ class JobRunner(QObject):
 class _Relay(QObject):
     """Lives on the GUI thread; its slots receive a worker's queued signals."""
 
-    def __init__(self, runner: JobRunner, worker: Worker, on_result, on_progress, on_error, on_finished):
-        super().__init__(runner)
-        self._runner, self._worker = runner, worker
+    def __init__(self, parent: QObject, worker: Worker, on_result, on_progress, on_error, on_finished):
+        super().__init__(parent)
+        self._worker = worker
         self._on_result, self._on_progress = on_result, on_progress
         self._on_error, self._on_finished = on_error, on_finished
 
@@ -168,6 +186,5 @@ class _Relay(QObject):
 
     @Slot()
     def finished(self) -> None:
-        self._runner._forget(self._worker)
         if self._on_finished is not None:
             self._on_finished()
