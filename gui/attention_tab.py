@@ -386,7 +386,7 @@ class SoftmaxExplorer(QWidget):
         self.stats.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.stats.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.stats.verticalHeader().setDefaultSectionSize(22)
-        self.stats.setMaximumHeight(22 * len(NORMALISER_TITLES) + 30)
+        self.stats.setMaximumHeight(22 * len(NORMALISER_TITLES) + 44)
 
         self.sample_button = QPushButton("Sample 采样")
         self.sample_button.setCheckable(True)

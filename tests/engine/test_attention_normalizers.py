@@ -232,3 +232,31 @@ def test_normalize_all_and_gumbel_sampler_for_the_explorer():
     assert sampler.total == 50200
     np.testing.assert_allclose(sampler.target, out["softmax"])
     assert sampler.total_variation() < min(early, 0.01)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+score_vectors = arrays(np.float64, st.integers(2, 12), elements=st.floats(-20, 20, allow_nan=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(score_vectors, st.floats(0.1, 5.0), st.floats(1.0, 3.0))
+def test_every_normaliser_is_a_distribution_and_keeps_the_order(scores, tau, alpha):
+    x = torch.as_tensor(scores)
+    for kind in ("softmax", "sparse_softmax", "sparsemax", "entmax", "smooth_topk"):
+        k = 2 if kind in ("sparse_softmax", "smooth_topk") else 1
+        p = normalize(x, kind, tau=tau, alpha=alpha, k=k)
+        assert torch.isfinite(p).all() and (p >= 0).all()
+        assert float(p.sum()) == pytest.approx(2.0 if kind == "smooth_topk" else 1.0, abs=1e-9)
+        larger = x[:, None] > x[None, :]  # ties may be broken either way (sparse softmax keeps one)
+        assert (p[:, None] >= p[None, :] - 1e-12)[larger].all(), kind  # a larger score never gets less
+    q = entmax_reference.entmax_bisect(x, alpha=alpha, dim=-1, n_iter=100) if alpha > 1 else torch.softmax(x, -1)
+    torch.testing.assert_close(entmax(x, alpha), q, atol=1e-8, rtol=0)
+
+
+def test_taylor_softmax_is_not_monotone_for_negative_scores():
+    # 1 + x + x^2/2 is smallest at x = -1: a score of -3 gets more mass than -1
+    p = taylor_softmax(torch.tensor([-3.0, -1.0, 0.0], dtype=torch.float64))
+    assert p[0] > p[1]
