@@ -1,0 +1,154 @@
+"""A linear-chain CRF over BMES tags with hard constraints.
+
+Implements the CRF layer of a BiLSTM/CNN-CRF tagger (Lafferty et al. 2001; Huang et al.
+2015 "Bidirectional LSTM-CRF Models for Sequence Tagging"; Su Jianlin's 简明条件随机场CRF
+介绍 and 你的CRF层的学习率可能不够大, which is why the trainer gives ``transitions``,
+``start`` and ``end`` their own, larger learning rate):
+
+* ``log_partition``  — the forward algorithm, log Z = logsumexp over all tag paths;
+* ``sequence_score`` — score of one given path; NLL = log Z − score;
+* ``viterbi``        — the best path;
+* ``marginals``      — P(tag at t | sentence) by forward–backward.
+
+Constraints: transitions that cannot occur in a segmentation (B→B, B→S, M→B, M→S,
+E→M, E→E, S→M, S→E), starting in M/E and ending in B/M get a score of ``NEG``
+(−10 000) added, in training and decoding alike, so no decoded path uses them.
+Per-character restrictions (user-dictionary words, forced boundaries at whitespace,
+numbers and URLs kept whole) come in as a boolean ``allowed`` mask of shape
+(batch, time, 4) and are applied the same way to the emissions.  A large finite
+penalty rather than −inf keeps every computation free of NaN even if a caller
+passes contradictory restrictions (the least-violating path then wins).
+
+Shapes: ``emissions`` (batch, time, 4) float; ``mask`` (batch, time) bool, True on
+real characters, padding only at the right end, every row at least one True.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.segment.bmes import ALLOWED_END, ALLOWED_START, ALLOWED_TRANSITIONS, NUM_TAGS
+
+NEG = -10000.0
+
+
+def _transition_penalty() -> torch.Tensor:
+    penalty = torch.full((NUM_TAGS, NUM_TAGS), NEG)
+    for a, b in ALLOWED_TRANSITIONS:
+        penalty[a, b] = 0.0
+    return penalty
+
+
+def _boundary_penalty(allowed: frozenset[int]) -> torch.Tensor:
+    penalty = torch.full((NUM_TAGS,), NEG)
+    for tag in allowed:
+        penalty[tag] = 0.0
+    return penalty
+
+
+def apply_allowed(emissions: torch.Tensor, allowed: torch.Tensor | None) -> torch.Tensor:
+    """Emissions with ``NEG`` added where ``allowed`` (batch, time, 4) is False."""
+    if allowed is None:
+        return emissions
+    return emissions + (~allowed).to(emissions.dtype) * NEG
+
+
+class CRF(nn.Module):
+    """Transition scores ``transitions[from, to]`` plus start/end scores, with constraints."""
+
+    def __init__(self, num_tags: int = NUM_TAGS, constrained: bool = True):
+        super().__init__()
+        if num_tags != NUM_TAGS:
+            raise ValueError("this CRF is for the 4 BMES tags")
+        self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))
+        self.start = nn.Parameter(torch.zeros(num_tags))
+        self.end = nn.Parameter(torch.zeros(num_tags))
+        self.constrained = constrained
+        zeros2, zeros1 = torch.zeros(num_tags, num_tags), torch.zeros(num_tags)
+        self.register_buffer("transition_penalty", _transition_penalty() if constrained else zeros2, persistent=False)
+        self.register_buffer("start_penalty", _boundary_penalty(ALLOWED_START) if constrained else zeros1, persistent=False)
+        self.register_buffer("end_penalty", _boundary_penalty(ALLOWED_END) if constrained else zeros1.clone(), persistent=False)
+
+    # -- the effective (constrained) scores ---------------------------------
+    def scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(transitions (4, 4), start (4,), end (4,)) with the constraint penalties added."""
+        return (self.transitions + self.transition_penalty,
+                self.start + self.start_penalty,
+                self.end + self.end_penalty)
+
+    # -- training -------------------------------------------------------------
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log Z per sentence, shape (batch,), by the forward algorithm."""
+        trans, start, end = self.scores()
+        alpha = start + emissions[:, 0]                          # (B, K)
+        for t in range(1, emissions.shape[1]):
+            step = torch.logsumexp(alpha.unsqueeze(2) + trans, dim=1) + emissions[:, t]
+            alpha = torch.where(mask[:, t, None], step, alpha)
+        return torch.logsumexp(alpha + end, dim=1)
+
+    def sequence_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unnormalised score of the tag path ``tags`` (batch, time) long, shape (batch,)."""
+        trans, start, end = self.scores()
+        maskf = mask.to(emissions.dtype)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)          # (B, T)
+        score = start[tags[:, 0]] + (emitted * maskf).sum(1)
+        if tags.shape[1] > 1:
+            pair = trans[tags[:, :-1], tags[:, 1:]]                           # (B, T-1)
+            score = score + (pair * maskf[:, 1:]).sum(1)
+        last = mask.long().sum(1) - 1
+        score = score + end[tags.gather(1, last.unsqueeze(1)).squeeze(1)]
+        return score
+
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+            allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Negative log-likelihood per sentence, shape (batch,)."""
+        emissions = apply_allowed(emissions, allowed)
+        return self.log_partition(emissions, mask) - self.sequence_score(emissions, tags, mask)
+
+    # -- decoding -------------------------------------------------------------
+    @torch.no_grad()
+    def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor,
+                allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Best tag path (batch, time) long; positions under padding repeat the last tag."""
+        emissions = apply_allowed(emissions, allowed)
+        trans, start, end = self.scores()
+        batch, length, k = emissions.shape
+        alpha = start + emissions[:, 0]
+        identity = torch.arange(k, device=emissions.device).expand(batch, k)
+        pointers = []
+        for t in range(1, length):
+            best, arg = (alpha.unsqueeze(2) + trans).max(dim=1)          # (B, K) each
+            real = mask[:, t, None]
+            alpha = torch.where(real, best + emissions[:, t], alpha)
+            # Under padding, point each tag at itself so the backtrack passes through.
+            pointers.append(torch.where(real, arg, identity))
+        tag = (alpha + end).argmax(dim=1)
+        path = [tag]
+        for arg in reversed(pointers):
+            tag = arg.gather(1, tag.unsqueeze(1)).squeeze(1)
+            path.append(tag)
+        path.reverse()
+        return torch.stack(path, dim=1)
+
+    @torch.no_grad()
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor,
+                  allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """P(tag_t = k | sentence), shape (batch, time, 4); rows under padding are 0."""
+        emissions = apply_allowed(emissions, allowed)
+        trans, start, end = self.scores()
+        batch, length, k = emissions.shape
+        alphas = [start + emissions[:, 0]]
+        for t in range(1, length):
+            step = torch.logsumexp(alphas[-1].unsqueeze(2) + trans, dim=1) + emissions[:, t]
+            alphas.append(torch.where(mask[:, t, None], step, alphas[-1]))
+        log_z = torch.logsumexp(alphas[-1] + end, dim=1)                     # (B,)
+        end_b = end.expand(batch, k)
+        betas = [end_b]
+        for t in range(length - 2, -1, -1):
+            nxt = betas[-1] + emissions[:, t + 1]                            # (B, K) over next tag
+            step = torch.logsumexp(trans.unsqueeze(0) + nxt.unsqueeze(1), dim=2)
+            betas.append(torch.where(mask[:, t + 1, None], step, end_b))
+        betas.reverse()
+        log_marg = torch.stack(alphas, 1) + torch.stack(betas, 1) - log_z[:, None, None]
+        return log_marg.exp() * mask.unsqueeze(2).to(emissions.dtype)

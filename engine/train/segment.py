@@ -1,0 +1,300 @@
+"""Train the BMES segmentation tagger (engine.segment.model) on People's Daily 1998-01.
+
+    python -m engine.train.segment --run main --epochs 30 --max-minutes 55
+
+* Data: ``pd199801_seg.utf8`` (words separated by spaces).  Every 20th sentence
+  (index % 20 == 0, so deterministic, 5%) is held out as dev; all model selection uses it.
+* Vocabularies (characters, character bigrams with count ≥ ``--min-bigram-count``) come
+  from the training split only, after ``normalise_for_model``.
+* Loss: CRF negative log-likelihood.  The CRF's transition/start/end scores sit in their
+  own Adam group with ``lr × --crf-lr-mult`` — Su Jianlin's "你的CRF层的学习率可能不够大":
+  with a shared small learning rate the transitions barely move while the emissions do all
+  the work.  ``--crf-lr-mult 1`` is the comparison run.
+* Learning rate: linear warm-up, then ``× --decay`` after every epoch (so the first k
+  epochs of a long run are the same as a k-epoch run with the same seed).
+* Resumable: ``checkpoints/segment/<run>/last.pt`` every ``--checkpoint-minutes`` and at
+  each epoch end (mid-epoch position included); the same command continues.  The best
+  dev model is written as a model folder to ``checkpoints/segment/<run>/best/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cws" / "pd199801" / "pd199801_seg.utf8"
+CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints" / "segment"
+
+
+def read_corpus(path: Path) -> list[list[str]]:
+    """Sentences as word lists (empty lines skipped)."""
+    sentences = []
+    with open(path, encoding="utf-8-sig") as handle:
+        for line in handle:
+            words = line.split()
+            if words:
+                sentences.append(words)
+    return sentences
+
+
+def split_dev(sentences: list, every: int = 20) -> tuple[list, list]:
+    """(train, dev): sentence i goes to dev when i % every == 0."""
+    train = [s for i, s in enumerate(sentences) if i % every]
+    dev = [s for i, s in enumerate(sentences) if i % every == 0]
+    return train, dev
+
+
+def build_vocab(texts: list[str], min_bigram_count: int) -> tuple[list[str], list[str]]:
+    from engine.segment.model import SPECIAL_BIGRAMS, SPECIAL_CHARS
+
+    char_counts = Counter()
+    for t in texts:
+        char_counts.update(t)
+    chars = SPECIAL_CHARS + sorted(c for c in char_counts if not c.isspace())
+    known = set(chars)
+    bigram_counts = Counter()
+    for t in texts:
+        ext = ["<s>"] + list(t) + ["<s>"]
+        bigram_counts.update(zip(ext, ext[1:]))
+    pairs = sorted(p for p, n in bigram_counts.items()
+                   if n >= min_bigram_count and p[0] in known and p[1] in known)
+    return chars, SPECIAL_BIGRAMS + [f"{a}\t{b}" for a, b in pairs]
+
+
+class Example:
+    __slots__ = ("text", "tags")
+
+    def __init__(self, words: list[str]):
+        from engine.segment.bmes import TAGS, words_to_tags
+        from engine.segment.text import normalise_for_model
+
+        self.text = normalise_for_model("".join(words))
+        self.tags = [TAGS.index(t) for t in words_to_tags(words)]
+
+
+def make_batches(examples: list[Example], batch_chars: int, rng: random.Random) -> list[list[int]]:
+    """Index batches of similar length (≈ batch_chars characters each), in shuffled order."""
+    order = sorted(range(len(examples)), key=lambda i: (len(examples[i].text), rng.random()))
+    batches, current, width = [], [], 0
+    for i in order:
+        n = len(examples[i].text)
+        if current and max(width, n) * (len(current) + 1) > batch_chars:
+            batches.append(current)
+            current, width = [], 0
+        current.append(i)
+        width = max(width, n)
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return batches
+
+
+def tensors_for(featuriser, examples: list[Example], char_dropout: float, rng):
+    import numpy as np
+    import torch
+
+    from engine.segment.model import UNK
+
+    chars, bigrams, types, mask = featuriser.batch([e.text for e in examples])
+    if char_dropout > 0:
+        # Replace some characters and bigrams by <unk> so the model learns to cope with
+        # characters and bigrams it has never seen (the test set is three years later).
+        drop_c = (rng.random(chars.shape) < char_dropout) & mask
+        chars = np.where(drop_c, UNK, chars)
+        valid = bigrams > 0
+        drop_b = (rng.random(bigrams.shape) < char_dropout) & valid
+        bigrams = np.where(drop_b, UNK, bigrams)
+    tags = np.zeros(chars.shape, dtype=np.int64)
+    for i, e in enumerate(examples):
+        tags[i, :len(e.tags)] = e.tags
+    return (torch.from_numpy(chars), torch.from_numpy(bigrams), torch.from_numpy(types),
+            torch.from_numpy(mask), torch.from_numpy(tags))
+
+
+def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000) -> dict:
+    """Word P/R/F1 of Viterbi decoding on ``examples`` (the dev split)."""
+    from engine.segment.bmes import span_f1, tags_to_spans
+
+    segmenter.tagger.eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
+    gold, pred = [], []
+    i = 0
+    while i < len(order):
+        j = i
+        width = 0
+        while j < len(order) and max(width, len(examples[order[j]].text)) * (j - i + 1) <= batch_chars:
+            width = max(width, len(examples[order[j]].text))
+            j += 1
+        j = max(j, i + 1)
+        chunk = [examples[k] for k in order[i:j]]
+        for e, (tags, _) in zip(chunk, segmenter.tag([e.text for e in chunk])):
+            gold.append(tags_to_spans(e.tags))
+            pred.append(tags_to_spans(tags.tolist()))
+        i = j
+    p, r, f = span_f1(gold, pred)
+    return {"precision": p, "recall": r, "f1": f}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.train.segment", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--run", default="main", help="run name: checkpoints/segment/<run>/")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--max-minutes", type=float, default=0, help="stop (and keep the best dev model) after this much training time; 0 = no limit")
+    parser.add_argument("--max-steps", type=int, default=0, help="stop after this many optimiser steps in total; 0 = no limit")
+    parser.add_argument("--batch-chars", type=int, default=4000)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--crf-lr-mult", type=float, default=100.0, help="learning-rate multiplier of the CRF transition/start/end scores")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--decay", type=float, default=0.88, help="learning rate × this after each epoch")
+    parser.add_argument("--clip", type=float, default=5.0)
+    parser.add_argument("--char-dropout", type=float, default=0.02)
+    parser.add_argument("--min-bigram-count", type=int, default=2)
+    parser.add_argument("--char-dim", type=int, default=64)
+    parser.add_argument("--bigram-dim", type=int, default=100)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--dilations", default="1,2,4")
+    parser.add_argument("--gated", action="store_true", help="GLU convolutions instead of ReLU (2x the compute)")
+    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--dev-every", type=int, default=20)
+    parser.add_argument("--limit-sentences", type=int, default=0, help="use only the first N training sentences (smoke tests)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1998)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from engine.device import set_device
+    from engine.segment.model import Featuriser, Segmenter, Tagger, TaggerConfig
+    from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
+    from engine.weights import save_model_dir
+
+    torch.set_num_threads(args.threads)
+    set_device("cpu")
+    run_dir = CHECKPOINTS / args.run
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "history.jsonl", "a", encoding="utf-8")
+
+    sentences = read_corpus(args.data)
+    train_sents, dev_sents = split_dev(sentences, args.dev_every)
+    if args.limit_sentences:
+        train_sents = train_sents[:args.limit_sentences]
+    train = [Example(s) for s in train_sents]
+    dev = [Example(s) for s in dev_sents]
+
+    state = load_checkpoint(run_dir / "last.pt")
+    if state is not None:
+        chars, bigrams, model_config = state["chars"], state["bigrams"], state["config"]
+        print(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}", file=sys.stderr)
+    else:
+        seed_everything(args.seed)
+        chars, bigrams = build_vocab([e.text for e in train], args.min_bigram_count)
+        model_config = TaggerConfig(
+            char_vocab_size=len(chars), bigram_vocab_size=len(bigrams), char_dim=args.char_dim,
+            bigram_dim=args.bigram_dim, hidden=args.hidden,
+            dilations=[int(d) for d in args.dilations.split(",")], gated=args.gated,
+            dropout=args.dropout).to_dict()
+    featuriser = Featuriser(chars, bigrams)
+    tagger = Tagger(TaggerConfig.from_dict(model_config))
+    optimiser = torch.optim.Adam([
+        {"params": tagger.other_parameters(), "lr_scale": 1.0},
+        {"params": tagger.crf_parameters(), "lr_scale": args.crf_lr_mult},
+    ], lr=args.lr)
+    epoch, step, batch_index, best_f1, trained_seconds = 0, 0, 0, -1.0, 0.0
+    if state is not None:
+        tagger.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        epoch, step, batch_index = state["epoch"], state["step"], state["batch_index"]
+        best_f1, trained_seconds = state["best_f1"], state["trained_seconds"]
+    print(f"train {len(train)} sentences ({sum(len(e.text) for e in train)} chars), dev {len(dev)}; "
+          f"{len(chars)} chars, {len(bigrams)} bigrams; "
+          f"{sum(p.numel() for p in tagger.parameters())} parameters", file=sys.stderr)
+    segmenter = Segmenter(tagger, featuriser, model_config)
+
+    def checkpoint():
+        save_checkpoint(run_dir / "last.pt", {
+            "model": tagger.state_dict(), "optimiser": optimiser.state_dict(), "config": model_config,
+            "chars": chars, "bigrams": bigrams, "epoch": epoch, "step": step, "batch_index": batch_index,
+            "best_f1": best_f1, "trained_seconds": trained_seconds, "args": vars(args) | {"data": str(args.data)}})
+
+    def set_lr():
+        warm = min(1.0, (step + 1) / max(1, args.warmup))
+        for group in optimiser.param_groups:
+            group["lr"] = args.lr * group["lr_scale"] * warm * args.decay ** epoch
+
+    stop = False
+    last_checkpoint = time.monotonic()
+    while epoch < args.epochs and not stop:
+        rng = random.Random(args.seed * 1000 + epoch)
+        np_rng = np.random.default_rng(args.seed * 1000 + epoch)
+        batches = make_batches(train, args.batch_chars, rng)
+        tagger.train()
+        bar = tqdm(total=len(batches), initial=batch_index, desc=f"epoch {epoch + 1}/{args.epochs}",
+                   disable=args.no_progress, dynamic_ncols=True, mininterval=5)
+        total_loss, total_chars = 0.0, 0
+        while batch_index < len(batches):
+            started = time.monotonic()
+            batch = [train[i] for i in batches[batch_index]]
+            chars_t, bigrams_t, types_t, mask_t, tags_t = tensors_for(featuriser, batch, args.char_dropout, np_rng)
+            set_lr()
+            emissions = tagger.emissions(chars_t, bigrams_t, types_t, mask_t)
+            loss = tagger.crf.nll(emissions, tags_t, mask_t).sum() / mask_t.sum()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(tagger.parameters(), args.clip)
+            optimiser.step()
+            n = int(mask_t.sum())
+            total_loss += float(loss.detach()) * n
+            total_chars += n
+            step += 1
+            batch_index += 1
+            trained_seconds += time.monotonic() - started
+            bar.update(1)
+            bar.set_postfix_str(f"loss {total_loss / max(1, total_chars):.4f}", refresh=False)
+            if time.monotonic() - last_checkpoint > args.checkpoint_minutes * 60:
+                checkpoint()
+                last_checkpoint = time.monotonic()
+            if (args.max_minutes and trained_seconds > args.max_minutes * 60) or (args.max_steps and step >= args.max_steps):
+                stop = True
+                break
+        bar.close()
+        finished_epoch = batch_index >= len(batches)
+        scores = evaluate(segmenter, dev)
+        tagger.train()
+        record = {"epoch": epoch + 1, "complete_epoch": finished_epoch, "step": step,
+                  "train_loss_per_char": total_loss / max(1, total_chars),
+                  "dev": scores, "trained_minutes": round(trained_seconds / 60, 2),
+                  "crf_lr_mult": args.crf_lr_mult,
+                  "transitions": [[round(x, 3) for x in row] for row in tagger.crf.transitions.tolist()]}
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        print(f"epoch {epoch + 1}: dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
+              f"F1 {scores['f1']:.4f}  ({trained_seconds / 60:.1f} min, step {step})", file=sys.stderr, flush=True)
+        if scores["f1"] > best_f1:
+            best_f1 = scores["f1"]
+            config = dict(model_config, dev_f1=round(best_f1, 5), epoch=epoch + 1, step=step)
+            save_model_dir(run_dir / "best", {k: v for k, v in tagger.state_dict().items()}, config, vocab=chars)
+            from engine.weights import write_vocab
+
+            write_vocab(run_dir / "best", bigrams, "bigrams.txt")
+        if finished_epoch:
+            epoch += 1
+            batch_index = 0
+        checkpoint()
+        last_checkpoint = time.monotonic()
+    print(f"best dev F1 {best_f1:.4f}; model folder {run_dir / 'best'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The BMES CRF against brute-force enumeration of every tag path at tiny sizes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.segment.bmes import (ALLOWED_TRANSITIONS, TAGS, is_valid, tags_to_spans, tags_to_words,
+                                 words_to_tags)
+from engine.segment.crf import CRF
+
+
+def test_tag_order_is_fixed():
+    assert TAGS == "BMES"
+
+
+def test_words_to_tags_and_back():
+    words = ["迈向", "充满", "希望", "的", "新世纪"]
+    tags = words_to_tags(words)
+    assert tags == "BEBEBESBME"
+    assert tags_to_words("".join(words), tags) == words
+    assert is_valid(tags)
+
+
+def test_illegal_transition_set_is_the_complement():
+    illegal = {(a, b) for a in range(4) for b in range(4)} - ALLOWED_TRANSITIONS
+    names = {TAGS[a] + TAGS[b] for a, b in illegal}
+    assert names == {"BB", "BS", "MB", "MS", "EM", "EE", "SM", "SE"}
+
+
+def random_crf(seed: int, constrained: bool = True) -> CRF:
+    torch.manual_seed(seed)
+    crf = CRF(constrained=constrained)
+    with torch.no_grad():
+        crf.transitions.normal_(0, 2)
+        crf.start.normal_(0, 2)
+        crf.end.normal_(0, 2)
+    return crf
+
+
+def brute_force(crf: CRF, emissions: torch.Tensor, length: int, allowed=None):
+    """All 4**length paths of one sentence: (log Z, best path, marginals (length, 4))."""
+    paths = list(itertools.product(range(4), repeat=length))
+    width = emissions.shape[0]
+    em = emissions[None]
+    if allowed is not None:
+        em = em + (~allowed[None]).float() * -10000.0
+    mask = torch.zeros(1, width, dtype=torch.bool)
+    mask[0, :length] = True
+    scores = torch.stack([
+        crf.sequence_score(em, torch.tensor([list(p) + [0] * (width - length)]), mask)[0] for p in paths])
+    probs = torch.softmax(scores, 0)
+    marginals = torch.zeros(length, 4)
+    for p, prob in zip(paths, probs):
+        for t, tag in enumerate(p):
+            marginals[t, tag] += prob
+    return torch.logsumexp(scores, 0), list(paths[int(scores.argmax())]), marginals
+
+
+@pytest.mark.parametrize("constrained", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_against_brute_force(seed, constrained):
+    crf = random_crf(seed, constrained)
+    lengths = [4, 3, 1, 2]
+    width = max(lengths)
+    emissions = torch.randn(len(lengths), width, 4) * 2
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    with torch.no_grad():
+        log_z = crf.log_partition(emissions, mask)
+        paths = crf.viterbi(emissions, mask)
+        marginals = crf.marginals(emissions, mask)
+        for b, n in enumerate(lengths):
+            bf_log_z, bf_path, bf_marg = brute_force(crf, emissions[b], n)
+            assert log_z[b].item() == pytest.approx(bf_log_z.item(), abs=1e-4)
+            assert paths[b, :n].tolist() == bf_path
+            assert torch.allclose(marginals[b, :n], bf_marg, atol=1e-5)
+            # rows sum to one on real characters, zero under padding
+            assert torch.allclose(marginals[b, :n].sum(1), torch.ones(n), atol=1e-5)
+            assert marginals[b, n:].abs().sum().item() == 0
+
+
+def test_nll_is_non_negative_and_its_gradient_matches_marginals():
+    crf = random_crf(3)
+    emissions = torch.randn(2, 5, 4, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    log_z = crf.log_partition(emissions, mask).sum()
+    (grad,) = torch.autograd.grad(log_z, emissions)
+    # d log Z / d emission = marginal probability: an independent check of forward-backward
+    assert torch.allclose(grad, crf.marginals(emissions.detach(), mask), atol=1e-5)
+    tags = torch.tensor([[0, 2, 3, 0, 2], [3, 0, 2, 0, 0]])
+    assert (crf.nll(emissions, tags, mask) >= -1e-5).all()
+
+
+def test_unary_restrictions_match_brute_force():
+    crf = random_crf(4)
+    emissions = torch.randn(1, 4, 4)
+    allowed = torch.ones(1, 4, 4, dtype=torch.bool)
+    allowed[0, 1] = torch.tensor([False, True, False, False])   # char 1 must be M
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    path = crf.viterbi(emissions, mask, allowed)[0].tolist()
+    _, bf_path, bf_marg = brute_force(crf, emissions[0], 4, allowed[0])
+    assert path == bf_path
+    assert path[1] == TAGS.index("M") and path[0] == TAGS.index("B")
+    assert torch.allclose(crf.marginals(emissions, mask, allowed)[0], bf_marg, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 12), min_size=1, max_size=5),
+       scale=st.floats(0.1, 20.0), restrict=st.booleans())
+def test_constrained_decoding_never_emits_an_illegal_sequence(seed, lengths, scale, restrict):
+    generator = torch.Generator().manual_seed(seed)
+    crf = CRF()
+    with torch.no_grad():
+        # transitions that *prefer* illegal moves, to make the constraint do real work
+        crf.transitions.copy_(torch.randn(4, 4, generator=generator) * scale)
+        crf.start.copy_(torch.randn(4, generator=generator) * scale)
+        crf.end.copy_(torch.randn(4, generator=generator) * scale)
+    width = max(lengths)
+    emissions = torch.randn(len(lengths), width, 4, generator=generator) * scale
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    allowed = None
+    if restrict:
+        # a forced two-character word at the start of every sentence long enough
+        allowed = torch.ones(len(lengths), width, 4, dtype=torch.bool)
+        for b, n in enumerate(lengths):
+            if n >= 2:
+                allowed[b, 0] = torch.tensor([True, False, False, False])
+                allowed[b, 1] = torch.tensor([False, False, True, False])
+    paths = crf.viterbi(emissions, mask, allowed)
+    for b, n in enumerate(lengths):
+        path = paths[b, :n].tolist()
+        assert is_valid(path), "".join(TAGS[t] for t in path)
+        if restrict and n >= 2:
+            assert tags_to_spans(path)[0] == (0, 2)
