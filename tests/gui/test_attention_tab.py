@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
-import sys
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from gui.attention_tab import AttentionTab
-
-
-def _immortalise_singletons() -> None:
-    """PySide6 6.12 on CPython 3.11 drops a reference to None on every call returning None;
-    after enough calls None is "deallocated" and the process aborts.  CPython 3.12 makes
-    None immortal; do the same here (idempotent: only once per process)."""
-    if sys.version_info >= (3, 12) or getattr(sys, "_mowen_singletons_immortal", False):
-        return
-    for singleton in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
-    sys._mowen_singletons_immortal = True
-
-
-_immortalise_singletons()
 
 
 class FakeAttentionModel:
