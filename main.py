@@ -75,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         from gui.screenshots import take_screenshots
 
-        QTimer.singleShot(0, lambda: app.exit(take_screenshots(window, Path(args.screenshot))))
+        def screenshots_then_exit() -> None:
+            try:
+                code = take_screenshots(window, Path(args.screenshot))
+            except Exception as exc:  # a broken tab must not leave a headless process hanging
+                print(f"screenshot failed: {exc!r}", file=sys.stderr)
+                code = 1
+            app.exit(code)
+
+        QTimer.singleShot(0, screenshots_then_exit)
     return app.exec()
 
 
