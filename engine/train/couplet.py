@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument("--ckpt-minutes", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init-embeddings", type=Path, metavar="CHECKPOINT",
+                   help="start the BERT's character embeddings from a trained CNN checkpoint (same vocabulary and "
+                        "width): the baseline has already learnt which characters pair up, a head start on one CPU core")
     p.add_argument("--export", type=Path, help="model folder to write at the end")
     p.add_argument("--export-only", action="store_true", help="write --export from the checkpoint and stop")
     p.add_argument("--no-resume", action="store_true")
@@ -107,6 +110,17 @@ def main(argv=None) -> int:
     if args.minutes is not None:
         config["minutes"] = args.minutes
     rng = random.Random(args.seed)
+    if state is None and args.init_embeddings is not None:
+        donor = torch.load(args.init_embeddings, map_location="cpu", weights_only=False)
+        if donor["vocab"] != vocab:
+            raise SystemExit(f"{args.init_embeddings}: vocabulary differs, cannot reuse its embeddings")
+        weight = donor["model"]["embed.weight"]
+        # the CNN's embeddings have unit scale; BERT's (tied to its output layer) start at 0.02
+        weight = weight * (0.05 / weight.std())
+        with torch.no_grad():
+            net.get_input_embeddings().weight.copy_(weight)
+        config["init_embeddings"] = str(args.init_embeddings.name)
+        print(f"character embeddings initialised from {args.init_embeddings}", file=sys.stderr)
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

@@ -249,3 +249,21 @@ def test_cli_module_does_not_import_torch():
     code = "import sys, engine.couplet.cli, engine.couplet.rules; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ---------------------------------------------------------------------------- real data (skipped without it)
+
+def test_modern_corpus_cleans_to_aligned_pairs_and_splits_by_upper_line(shared_data):
+    from engine.couplet.data import is_cjk, is_punct, read_modern, split_pairs
+
+    pairs = read_modern(shared_data / "couplet")
+    assert len(pairs) > 30000
+    assert len({(p.upper, p.lower) for p in pairs}) == len(pairs)  # deduplicated
+    for p in pairs:
+        assert aligned(p.upper, p.lower) and len(p.upper) <= 30
+        assert all(is_cjk(c) or is_punct(c) for c in p.upper + p.lower)
+        assert not is_punct(p.upper[-1])
+    train, dev = split_pairs(pairs, 0.03)
+    assert 0.02 < len(dev) / len(pairs) < 0.04
+    assert not {p.group for p in train} & {p.group for p in dev}
+    assert split_pairs(pairs, 0.03)[1] == dev  # deterministic
