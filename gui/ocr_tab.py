@@ -81,6 +81,7 @@ class ImageView(QGraphicsView):
         self.pixmap_item: QGraphicsPixmapItem | None = None
         self.boxes: list[QGraphicsRectItem] = []
         self.selected = -1
+        self.user_zoomed = False  # until the user zooms, the image follows the view's size
 
     def show_image(self, image: QImage, boxes: list[tuple[float, float, float, float]], show_boxes: bool = True):
         scene = self.scene()
@@ -94,8 +95,18 @@ class ImageView(QGraphicsView):
                 item.setData(0, i)
                 item.setToolTip(f"line {i + 1}")
                 self.boxes.append(item)
+        self.user_zoomed = False
+        self.fit()
+
+    def fit(self) -> None:
         self.resetTransform()
-        self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.pixmap_item is not None:
+            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event):  # noqa: N802
+        super().resizeEvent(event)
+        if not self.user_zoomed:
+            self.fit()
 
     def clear(self):
         self.scene().clear()
@@ -121,6 +132,7 @@ class ImageView(QGraphicsView):
     def wheelEvent(self, event):  # noqa: N802 (Qt name)
         steps = event.angleDelta().y() / 120.0
         if steps:
+            self.user_zoomed = True
             self.zoom(1.2 ** steps)
         event.accept()
 
@@ -195,6 +207,7 @@ class OcrTab(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([700, 460])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

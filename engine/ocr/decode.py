@@ -57,7 +57,7 @@ def beam_decode(log_probs: np.ndarray, symbols, lm=None, *, beam_width: int = 8,
     """CTC prefix beam search with optional character-LM shallow fusion.
 
     log_probs: (T, S + 1) log-posteriors (column 0 = blank); symbols[i] is class i + 1;
-    lm: anything with ``logp(previous: str | None, char: str) -> float`` or None.
+    lm: anything with ``logp(context: str, char: str) -> float`` (context = up to two preceding characters) or None.
     A prefix's score is log P_ctc(prefix) + lm_weight * log P_lm(prefix) + length_bonus * len(prefix);
     the bonus offsets the LM's per-character cost so it does not favour deleting characters.
     Per column only the ``candidates`` best non-blank symbols above ``prune_logp`` are expanded.
@@ -75,8 +75,8 @@ def beam_decode(log_probs: np.ndarray, symbols, lm=None, *, beam_width: int = 8,
     def lm_total(prefix: tuple) -> float:
         value = lm_cache.get(prefix)
         if value is None:
-            prev = symbols[prefix[-2] - 1] if len(prefix) > 1 else None
-            value = lm_total(prefix[:-1]) + (lm.logp(prev, symbols[prefix[-1] - 1]) if lm else 0.0)
+            context = "".join(symbols[k - 1] for k in prefix[-3:-1])
+            value = lm_total(prefix[:-1]) + (lm.logp(context, symbols[prefix[-1] - 1]) if lm else 0.0)
             lm_cache[prefix] = value
         return value
 

@@ -59,7 +59,7 @@ def ship(args) -> int:
     for name in ("model.safetensors", "charset.txt"):
         shutil.copyfile(source / name, target / name)
     atomic_write_text(target / "config.json", json.dumps(config, ensure_ascii=False, indent=2) + "\n")
-    lm = train_char_lm(training_texts(), min_count=2)
+    lm = train_char_lm(training_texts(), min_count=2, order=3, min_count_trigram=3)
     lm.save(target / "lm.npz")
     history = json.loads((Path(args.out) / "history.json").read_text(encoding="utf-8"))
     best = min(history, key=lambda h: h["val_cer"])

@@ -83,6 +83,22 @@ def test_lm_probabilities_sum_to_one_and_round_trip(tmp_path):
     assert again.logp("我", "丁") == lm.unknown_logp
 
 
+def test_trigram_lm_normalised_uses_two_characters_and_round_trips(tmp_path):
+    texts = ["我们是学生", "他们是老师", "我们爱学习", "学生们爱老师", "老师们是学生"]
+    lm = train_char_lm(texts, min_count=1, order=3, min_count_trigram=1)
+    assert lm.order == 3
+    for context in ("我们", "们是", "师们", "是学"):
+        total = sum(math.exp(lm.logp(context, c)) for c in lm.chars)
+        assert 0.98 < total <= 1.0 + 1e-6
+    # "是" after "们" is likelier when the two-character context has been seen with it
+    assert lm.logp("他们", "是") > lm.logp("", "是")
+    path = tmp_path / "lm3.npz"
+    lm.save(path)
+    again = CharNgramLM.load(path)
+    assert again.order == 3
+    assert again.logp("我们", "是") == pytest.approx(lm.logp("我们", "是"), abs=2e-3)
+
+
 def test_lm_load_errors(tmp_path):
     from engine.registry import ModelCorrupt, ModelMissing
 

@@ -71,6 +71,14 @@ def test_open_image_shows_boxes_and_text_linked(qtbot, tab, page_path):
     assert tab.view.selected == 2
     tab.preprocessed_check.setChecked(True)
     assert tab.view.pixmap_item is not None
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    before = tab.view.transform().m11()
+    wheel = QWheelEvent(QPointF(20, 20), QPointF(20, 20), QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    tab.view.wheelEvent(wheel)
+    assert tab.view.transform().m11() == pytest.approx(before * 1.44)
 
 
 @needs_font
