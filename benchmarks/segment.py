@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SIGHAN = ROOT.parent / "shared" / "data" / "cws" / "sighan2005"
-SENTENCE_50 = "近年来，人工智能技术迅速发展，2023年全球GPU出货量增长了３．５％，带动了相关产业的升级。"
+SENTENCE_50 = "近年来，人工智能技术迅速发展，2023年全球GPU出货量增长了３．５％，带动了上下游相关产业的升级。"
 
 
 def read_lines(path: Path) -> list[str]:

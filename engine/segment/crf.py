@@ -25,6 +25,7 @@ real characters, padding only at the right end, every row at least one True.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -152,3 +153,63 @@ class CRF(nn.Module):
         betas.reverse()
         log_marg = torch.stack(alphas, 1) + torch.stack(betas, 1) - log_z[:, None, None]
         return log_marg.exp() * mask.unsqueeze(2).to(emissions.dtype)
+
+
+# -- numpy decoding for inference ---------------------------------------------------------
+# The same recursions as above on numpy arrays: at inference the per-time-step work is a few
+# (batch, 4, 4) operations, where numpy's per-call cost is several times lower than torch's.
+# This is what makes one typed sentence take milliseconds.
+
+def _lse(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    return (top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def numpy_scores(crf: CRF) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CRF's effective (constrained) transitions (4, 4), start (4,), end (4,) as float32 arrays."""
+    with torch.no_grad():
+        return tuple(t.detach().float().cpu().numpy() for t in crf.scores())
+
+
+def viterbi_np(emissions: np.ndarray, lengths: np.ndarray, scores) -> np.ndarray:
+    """Best paths (B, T) int8; emissions (B, T, 4) float32 with restrictions already applied."""
+    trans, start, end = scores
+    batch, length, k = emissions.shape
+    alpha = start + emissions[:, 0]
+    pointers = np.empty((length, batch, k), dtype=np.int8)
+    identity = np.broadcast_to(np.arange(k, dtype=np.int8), (batch, k))
+    for t in range(1, length):
+        cand = alpha[:, :, None] + trans
+        arg = cand.argmax(axis=1)
+        best = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0]
+        real = (t < lengths)[:, None]
+        alpha = np.where(real, best + emissions[:, t], alpha)
+        pointers[t] = np.where(real, arg, identity)
+    tag = (alpha + end).argmax(axis=1)
+    path = np.empty((batch, length), dtype=np.int8)
+    path[:, length - 1] = tag
+    rows = np.arange(batch)
+    for t in range(length - 1, 0, -1):
+        tag = pointers[t, rows, tag]
+        path[:, t - 1] = tag
+    return path
+
+
+def marginals_np(emissions: np.ndarray, lengths: np.ndarray, scores) -> np.ndarray:
+    """P(tag_t = k | sentence), (B, T, 4) float32, zero under padding (forward–backward)."""
+    trans, start, end = scores
+    batch, length, k = emissions.shape
+    alphas = np.empty((batch, length, k), dtype=np.float32)
+    betas = np.empty((batch, length, k), dtype=np.float32)
+    alphas[:, 0] = start + emissions[:, 0]
+    for t in range(1, length):
+        step = _lse(alphas[:, t - 1, :, None] + trans, axis=1) + emissions[:, t]
+        alphas[:, t] = np.where((t < lengths)[:, None], step, alphas[:, t - 1])
+    log_z = _lse(alphas[:, -1] + end, axis=1)
+    betas[:, -1] = end
+    for t in range(length - 2, -1, -1):
+        step = _lse(trans[None] + (betas[:, t + 1] + emissions[:, t + 1])[:, None, :], axis=2)
+        betas[:, t] = np.where((t + 1 < lengths)[:, None], step, end)
+    marg = np.exp(alphas + betas - log_z[:, None, None])
+    marg *= (np.arange(length)[None, :] < lengths[:, None])[:, :, None]
+    return marg.astype(np.float32, copy=False)

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from engine.segment.bmes import NUM_TAGS
-from engine.segment.crf import CRF
+from engine.segment.crf import CRF, NEG, marginals_np, numpy_scores, viterbi_np
 from engine.segment.text import codepoints
 
 PAD, UNK, BOUNDARY = 0, 1, 2
@@ -53,7 +53,7 @@ class TaggerConfig:
     dropout: float = 0.2
 
     def to_dict(self) -> dict:
-        return {"architecture": "bigram-gated-dilated-cnn-crf", **asdict(self)}
+        return {"architecture": "bigram-dilated-cnn-crf", **asdict(self)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TaggerConfig":
@@ -258,17 +258,14 @@ class Segmenter:
             emissions = self.tagger.emissions(torch.from_numpy(chars).to(device),
                                               torch.from_numpy(bigrams).to(device),
                                               torch.from_numpy(types).to(device), t_mask)
-            t_allowed = None
-            if allowed is not None:
-                full = np.ones(mask.shape + (NUM_TAGS,), dtype=bool)
-                for i, a in enumerate(allowed):
-                    if a is not None:
-                        full[i, :len(a)] = a
-                t_allowed = torch.from_numpy(full).to(device)
-            paths = self.tagger.crf.viterbi(emissions, t_mask, t_allowed).to(torch.int8).cpu().numpy()
-            marg = None
-            if probabilities:
-                marg = self.tagger.crf.marginals(emissions, t_mask, t_allowed).float().cpu().numpy()
+            emissions = emissions.float().cpu().numpy()
+        if allowed is not None:
+            for i, a in enumerate(allowed):
+                if a is not None:
+                    emissions[i, :len(a)] += np.where(a, np.float32(0), np.float32(NEG))
+        scores = numpy_scores(self.tagger.crf)      # fresh each call: the trainer evaluates a changing model
+        paths = viterbi_np(emissions, lengths, scores)
+        marg = marginals_np(emissions, lengths, scores) if probabilities else None
         return [(paths[i, :n], None if marg is None else marg[i, :n]) for i, n in enumerate(lengths.tolist())]
 
 

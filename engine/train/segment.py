@@ -141,6 +141,33 @@ def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000) -> di
     return {"precision": p, "recall": r, "f1": f}
 
 
+def export_model(run: str, name: str, dest_root: Path | None = None) -> Path:
+    """Copy the best dev model of ``run`` into ``assets/models/segment/<name>/``.
+
+    Embedding tables are stored as float16 (half the size; the loader widens them back to
+    float32 and inference runs in bf16 or fp32 anyway).  ``manifest.json`` is NOT written
+    here: write MODEL.md and the metrics first, then ``engine.registry.write_manifest``.
+    """
+    import json as _json
+
+    from engine.weights import load_state_dict, read_config, read_vocab, save_model_dir, write_vocab
+
+    source = CHECKPOINTS / run / "best"
+    dest = (dest_root or Path(__file__).resolve().parents[2] / "assets" / "models" / "segment") / name
+    config = read_config(source)
+    config["name"] = name
+    history = []
+    log_path = CHECKPOINTS / run / "history.jsonl"
+    if log_path.is_file():
+        history = [_json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    config["training"] = {"run": run, "dev_f1_by_epoch": [round(h["dev"]["f1"], 5) for h in history],
+                          "trained_minutes": history[-1]["trained_minutes"] if history else None}
+    state = {k: (v.half() if k.endswith("_emb.weight") else v) for k, v in load_state_dict(source).items()}
+    save_model_dir(dest, state, config, vocab=read_vocab(source))
+    write_vocab(dest, read_vocab(source, "bigrams.txt"), "bigrams.txt")
+    return dest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.train.segment", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -168,7 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1998)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--export", metavar="NAME", help="do not train: copy the run's best model to assets/models/segment/NAME/")
     args = parser.parse_args(argv)
+    if args.export:
+        print(export_model(args.run, args.export))
+        return 0
 
     import numpy as np
     import torch

@@ -136,3 +136,26 @@ def test_constrained_decoding_never_emits_an_illegal_sequence(seed, lengths, sca
         assert is_valid(path), "".join(TAGS[t] for t in path)
         if restrict and n >= 2:
             assert tags_to_spans(path)[0] == (0, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_numpy_decoding_matches_torch(seed):
+    import numpy as np
+
+    from engine.segment.crf import marginals_np, numpy_scores, viterbi_np
+
+    crf = random_crf(seed)
+    lengths = [7, 1, 4, 6]
+    width = max(lengths)
+    emissions = torch.randn(len(lengths), width, 4, generator=torch.Generator().manual_seed(seed)) * 3
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    scores = numpy_scores(crf)
+    np_lengths = np.array(lengths)
+    paths = viterbi_np(emissions.numpy(), np_lengths, scores)
+    marg = marginals_np(emissions.numpy(), np_lengths, scores)
+    expected_paths = crf.viterbi(emissions, mask)
+    expected_marg = crf.marginals(emissions, mask)
+    for b, n in enumerate(lengths):
+        assert paths[b, :n].tolist() == expected_paths[b, :n].tolist()
+        assert is_valid(paths[b, :n].tolist())
+    assert np.allclose(marg, expected_marg.numpy(), atol=1e-4)
