@@ -40,6 +40,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--ship", metavar="NAME", help="instead of training: copy <out>/best (weights, config, charset) "
                    "to assets/models/ocr/NAME, build the character LM there and write the manifest")
+    p.add_argument("--rebuild-lm", action="store_true", help="with --ship: rebuild lm.npz even if the folder has one")
     p.add_argument("--lm-weight", type=float, default=0.3, help="with --ship: LM weight stored in config.json")
     p.add_argument("--length-bonus", type=float, default=0.6, help="with --ship: per-character bonus in beam search")
     return p.parse_args(argv)
@@ -56,11 +57,17 @@ def ship(args) -> int:
     config = json.loads((source / "config.json").read_text(encoding="utf-8"))
     config.update({"lm_file": "lm.npz", "lm_weight": args.lm_weight, "length_bonus": args.length_bonus,
                    "beam_width": 8})
-    for name in ("model.safetensors", "charset.txt"):
-        shutil.copyfile(source / name, target / name)
+    shutil.copyfile(source / "charset.txt", target / "charset.txt")
+    # float16 on disk halves the download; the loader copies into the float32 network
+    from safetensors.torch import load_file, save_file
+
+    tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(source / "model.safetensors")).items()}
+    save_file(tensors, str(target / ".model.safetensors.tmp"))
+    (target / ".model.safetensors.tmp").replace(target / "model.safetensors")
     atomic_write_text(target / "config.json", json.dumps(config, ensure_ascii=False, indent=2) + "\n")
-    lm = train_char_lm(training_texts(), min_count=2, order=3, min_count_trigram=3)
-    lm.save(target / "lm.npz")
+    if args.rebuild_lm or not (target / "lm.npz").is_file():
+        lm = train_char_lm(training_texts(), min_count=2, order=3, min_count_trigram=3)
+        lm.save(target / "lm.npz")
     history = json.loads((Path(args.out) / "history.json").read_text(encoding="utf-8"))
     best = min(history, key=lambda h: h["val_cer"])
     metrics = {"val_cer_greedy": round(best["val_cer"], 4), "val_clean_cer_greedy": round(best["clean_cer"], 4),
@@ -70,7 +77,7 @@ def ship(args) -> int:
         metrics.update(json.loads(metrics_path.read_text(encoding="utf-8")))
     write_manifest(target, name=args.ship, task="ocr", loader="engine.ocr.model:load", metrics=metrics,
                    default=True, summary="CRNN (CNN + BiLSTM + CTC) line recogniser for printed Chinese, "
-                   "8,227 symbols, with a character bigram LM; trained on synthetic lines")
+                   "8,227 symbols, with a character trigram LM; trained on synthetic lines")
     print(f"shipped {target}: {metrics}")
     return 0
 
