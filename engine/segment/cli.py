@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_blocks(handle, block_lines: int):
-    """Blocks of decoded lines (LF-split, trailing CR dropped, invalid UTF-8 replaced)."""
-    block, first = [], True
+    """(lines, bytes read) blocks: LF-split, trailing CR dropped, invalid UTF-8 replaced."""
+    block, first, size = [], True, 0
     for raw in handle:
+        size += len(raw)
         if raw.endswith(b"\n"):
             raw = raw[:-1]
         if raw.endswith(b"\r"):
@@ -38,10 +39,10 @@ def _read_blocks(handle, block_lines: int):
         first = False
         block.append(line)
         if len(block) >= block_lines:
-            yield block
-            block = []
+            yield block, size
+            block, size = [], 0
     if block:
-        yield block
+        yield block, size
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
     want_probs = args.format == "jsonl"
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="segment", disable=args.quiet, file=sys.stderr)
     try:
-        for block in _read_blocks(handle, args.block_lines):
+        for block, size in _read_blocks(handle, args.block_lines):
             results = segment(block, model=model, user_dict=user_dict, probabilities=want_probs)
             if want_probs:
                 out.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
             else:
                 out.write("".join(" ".join(r.words) + "\n" for r in results))
-            bar.update(sum(len(line.encode("utf-8")) + 1 for line in block))
+            bar.update(size)
         out.flush()
     finally:
         bar.close()
