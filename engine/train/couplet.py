@@ -43,6 +43,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (cnn 2e-3, bert 1e-3)")
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--modern-repeat", type=int, default=3)
+    p.add_argument("--dropout", type=float, default=None,
+                   help="BERT dropout (default 0.1; also applies when resuming: short runs underfit, 0 helps)")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--eval-size", type=int, default=1000)
     p.add_argument("--ckpt-minutes", type=float, default=3.0)
@@ -87,6 +89,8 @@ def main(argv=None) -> int:
                   "heads": args.heads, "max_len": 30, "max_positions": 64, "dropout": 0.1,
                   "lr": args.lr or defaults[2], "steps": args.steps, "batch_size": args.batch_size,
                   "modern_repeat": args.modern_repeat, "seed": args.seed}
+    if args.dropout is not None:
+        config["dropout"] = args.dropout
     index = {t: i for i, t in enumerate(vocab)}
     net = build_net(config)
     total_steps = config["steps"]
