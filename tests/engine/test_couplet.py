@@ -267,3 +267,21 @@ def test_modern_corpus_cleans_to_aligned_pairs_and_splits_by_upper_line(shared_d
     assert 0.02 < len(dev) / len(pairs) < 0.04
     assert not {p.group for p in train} & {p.group for p in dev}
     assert split_pairs(pairs, 0.03)[1] == dev  # deterministic
+
+
+def test_shipped_models_write_valid_lines():
+    from engine.registry import REGISTRY, ModelError
+
+    entries = REGISTRY.list("couplet")
+    if not entries:
+        pytest.skip("no couplet model is shipped in assets/models/couplet")
+    for entry in entries:
+        try:
+            model = REGISTRY.load(entry.name)
+        except ModelError as exc:  # a damaged checkout must say so, not crash
+            pytest.fail(f"shipped model {entry.name} does not load: {exc}")
+        for upper in ["春风得意马蹄疾", "一心一意，两全其美。", "白日依山尽"]:
+            result = generate_couplet(upper, model=model, n=3)
+            assert len(result.candidates) == 3
+            for cand in result.candidates:
+                assert cand.rules.hard_ok and cand.rules.ping_ending in (True, None), (upper, cand.text)
