@@ -181,7 +181,7 @@ def viterbi_np(emissions: np.ndarray, lengths: np.ndarray, scores) -> np.ndarray
     for t in range(1, length):
         cand = alpha[:, :, None] + trans
         arg = cand.argmax(axis=1)
-        best = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0]
+        best = cand.max(axis=1)
         real = (t < lengths)[:, None]
         alpha = np.where(real, best + emissions[:, t], alpha)
         pointers[t] = np.where(real, arg, identity)
