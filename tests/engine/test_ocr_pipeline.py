@@ -129,3 +129,21 @@ def test_shipped_model_reads_a_page_in_order():
     page = synth.render_page(["中国人民的生活", "经济发展很快"], FACE, 30, chars_per_line=7, paragraph_gap=1.5)
     result = ocr(page.image)
     assert result.text.split("\n") == list(page.lines)
+
+
+@needs_font
+def test_ocr_batch_yields_progress_and_keeps_going(tmp_path):
+    from engine.ocr.pipeline import ocr_batch
+    from engine.ocr.result import OcrResult
+    from engine.progress import drive
+
+    page = synth.render_page(["一二三国人"], FACE, 28, chars_per_line=5)
+    good = tmp_path / "good.png"
+    Image.fromarray(page.image).save(good)
+    bad = tmp_path / "empty.png"
+    bad.write_bytes(b"")
+    reports = []
+    results = drive(ocr_batch([good, bad], False, model=tiny_model()), reports.append)
+    assert [(r.step, r.total) for r in reports] == [(0, 2), (1, 2), (2, 2)]
+    assert isinstance(results[0][1], OcrResult) and results[0][1].image_size == page.image.shape[1::-1]
+    assert "empty" in results[1][1]
