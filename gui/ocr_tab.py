@@ -189,6 +189,9 @@ class OcrTab(QWidget):
         self.view.setMinimumSize(300, 200)
         self.text_edit = QTextEdit()
         self.text_edit.setAcceptRichText(False)
+        font = self.text_edit.font()
+        font.setPointSizeF(max(12.0, font.pointSizeF() + 3))  # CJK strokes need room
+        self.text_edit.setFont(font)
         self.text_edit.setPlaceholderText("Open, drop or paste (Ctrl+V) an image: the recognised text appears here.")
         self.batch_list = QListWidget()
         self.batch_list.setToolTip("batch results: click a file to see its text")
