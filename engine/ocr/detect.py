@@ -63,8 +63,13 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     if not sizable.any():
         return np.zeros(binary.shape, bool), 0.0, np.zeros((0, 4), int)
     page_h, page_w = binary.shape
-    plausible = sizable & (heights < 0.5 * page_h)
-    h = float(np.percentile(heights[plausible], 75)) if plausible.any() else float(np.percentile(heights[sizable], 75))
+    # Glyph height from components after a small closing: thin or light faces (e.g. UMing)
+    # binarise into disconnected strokes whose heights would understate the text size.
+    closed = cv2.morphologyEx((binary > 0).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    _, _, glyph_stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    g_heights, g_areas = glyph_stats[1:, 3], glyph_stats[1:, 4]
+    plausible = (g_areas >= 6) & (g_heights >= 3) & (g_heights < 0.5 * page_h)
+    h = float(np.percentile(g_heights[plausible], 75)) if plausible.any() else float(np.percentile(heights[sizable], 75))
     h = max(h, 4.0)
     speck = (areas < max(3.0, (0.06 * h) ** 2)) & (np.maximum(widths, heights) < 0.25 * h)
     long_side, short_side = np.maximum(widths, heights), np.minimum(widths, heights)

@@ -8,7 +8,7 @@ Steps (the seed post OCR技术浅探's preprocessing, made robust to screenshots
 3. uneven lighting / coloured or gradient grounds: the ground is estimated by a large
    morphological closing (text removed) on a reduced image, and the page is divided by it
    ("flat-fielding"), which leaves ink on a flat white ground;
-4. denoise: a 3×3 median on the image used for binarisation only (specks, JPEG ringing);
+4. denoise: a light Gaussian on the image used for binarisation only (specks go later, by size);
 5. binarise: Otsu on the flat-fielded image (text = 255 in ``binary``);
 6. deskew (±15°): the angle whose horizontal projection profile is most peaked (variance
    of row sums, coarse then fine search) — text lines give sharp peaks only when level.
@@ -121,7 +121,9 @@ def preprocess(image: np.ndarray, *, deskew: bool = True) -> Preprocessed:
     if inverted:
         gray = 255 - gray
     flat = flatten_background(gray)
-    denoised = cv2.medianBlur(flat, 3)
+    # light smoothing only: a 3x3 median would erase the 1-px strokes of light faces (UMing) at
+    # screen sizes; isolated specks are removed later as tiny connected components
+    denoised = cv2.GaussianBlur(flat, (3, 3), 0.5)
     _, binary = cv2.threshold(denoised, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     # Otsu on a page that is almost all ground can put faint ground texture into "ink":
     # keep only pixels clearly darker than the ground.
