@@ -13,7 +13,7 @@ so a worker pool can produce a reproducible stream (``render_batch``) and the
 benchmark can render a fixed test set from text the trainer never saw
 (``held_out`` lines: every ``HOLDOUT_EVERY``-th corpus line is reserved for testing).
 
-Fonts are read from the system (``/usr/share/fonts``) at render time; none are shipped.
+Fonts are read from the system (``/usr/share/fonts``) at render time, plus the UI font bundled in assets/fonts.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 DATA_DIR = Path(os.environ.get("MOWEN_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
-FONT_DIRS = ("/usr/share/fonts",)
+# System fonts first; the app's bundled WenQuanYi Micro Hei lets tests render on machines without CJK fonts.
+FONT_DIRS = ("/usr/share/fonts", str(Path(__file__).resolve().parents[2] / "assets" / "fonts"))
 HOLDOUT_EVERY = 50  # corpus line i is test-only when i % HOLDOUT_EVERY == 0
 
 CHINESE_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「」『』—…·～￥"
