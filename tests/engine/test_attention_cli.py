@@ -85,12 +85,3 @@ def test_importing_the_cli_does_not_import_torch():
     code = "import sys, engine.attention.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
-
-
-def test_engine_attention_modules_never_import_qt():
-    code = ("import sys\n"
-            "import engine.attention.normalizers, engine.attention.masks, engine.attention.studies\n"
-            "import engine.attention.extract, engine.attention.cli\n"
-            "print(any(m.split('.')[0] in ('PySide6', 'pyqtgraph') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "False", out.stderr
