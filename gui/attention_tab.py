@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.heatmap import AttentionHeatmap, save_widget_png
+from gui.settings import settings
 from gui.worker import JobRunner
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -151,12 +152,10 @@ def _color(group: int) -> Any:
     return pg.mkColor(120, 120, 120) if group < 0 else pg.mkColor(PALETTE[group % len(PALETTE)])
 
 
-def _settings() -> QSettings:
-    return QSettings("Mowen", "Mowen")
 
 
 def _ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: str) -> str:
-    store = _settings()
+    store = settings()
     folder = str(store.value("attention/export_dir", str(Path.home())))
     path, _ = QFileDialog.getSaveFileName(parent, title, str(Path(folder) / default_name), file_filter)
     if path:

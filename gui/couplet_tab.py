@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QPushButton, QScrollArea, QSlider, QSplitter, QToolButton, QVBoxLayout, QWidget,
 )
+
+from gui.settings import settings
 
 SAMPLE_UPPER = "春风得意马蹄疾"
 
@@ -132,7 +134,7 @@ class CoupletTab(QWidget):
         super().__init__(parent)
         self.runner = runner
         self._generate = generate
-        self._settings = QSettings("Mowen", "Mowen")
+        self._settings = settings()
         self._locked: dict[int, str] = {}
         self._shown: _Shown | None = None
         self._history: list[_Shown] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import __version__
+from gui.settings import settings
 from gui.worker import JobRunner, Worker
 
 # (module, class, tab title); the order is the order of the tabs.
@@ -39,10 +40,6 @@ TABS = (
 
 
 STARTUP_DELAY_MS = 150
-
-
-def settings() -> QSettings:
-    return QSettings("Mowen", "Mowen")
 
 
 def _device_label() -> str:

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QRectF, QSettings, Qt, Signal
-from PySide6.QtGui import (QAction, QBrush, QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen,
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import (QBrush, QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen,
                            QPixmap, QShortcut, QTextCharFormat, QTextCursor)
 from PySide6.QtWidgets import (QApplication, QCheckBox, QFileDialog, QGraphicsPixmapItem, QGraphicsRectItem,
                                QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QSplitter, QTextEdit, QVBoxLayout, QWidget)
+
+from gui.settings import settings
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "ocr_sample.png"
@@ -264,7 +266,7 @@ class OcrTab(QWidget):
             self.show_message("Busy: wait for the current image or press Cancel.")
             return False
         folder = str(Path(paths[0]).parent)
-        QSettings("Mowen", "Mowen").setValue("ocr/last_folder", folder)
+        settings().setValue("ocr/last_folder", folder)
         if len(paths) == 1:
             return self._start_single(paths[0], Path(paths[0]).name)
         return self._start_batch(paths)
@@ -531,7 +533,7 @@ class OcrTab(QWidget):
         return True
 
     def _last_folder(self) -> str:
-        return str(QSettings("Mowen", "Mowen").value("ocr/last_folder", str(Path.home())))
+        return str(settings().value("ocr/last_folder", str(Path.home())))
 
     def _on_open_button_clicked(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_folder(),
@@ -542,7 +544,7 @@ class OcrTab(QWidget):
     def _on_folder_button_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", self._last_folder())
         if folder:
-            QSettings("Mowen", "Mowen").setValue("ocr/last_folder", folder)
+            settings().setValue("ocr/last_folder", folder)
             self.open_folder(folder)
 
     def _on_export_button_clicked(self) -> None:

@@ -18,12 +18,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QTimer
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTextBrowser, QToolTip,
+    QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTextBrowser, QToolTip,
     QVBoxLayout, QWidget,
 )
+
+from gui.settings import settings
 
 SAMPLE_TEXT = "迈向充满希望的新世纪。2023年全球GPU出货量增长了３．５％，详见https://example.com/report。"
 TAGS = "BMES"
@@ -91,7 +93,7 @@ class SegmentTab(QWidget):
         self._pending = False
         self._started_at = 0.0
         self._live_runs = 0
-        self._settings = QSettings("Mowen", "Mowen")
+        self._settings = settings()
 
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("输入或粘贴中文文本…  Type or paste Chinese text; it is segmented as you type.")

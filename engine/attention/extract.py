@@ -15,11 +15,13 @@ returns every layer and head, ``(layers, heads, T, T)``, so the GUI only slices.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from engine.registry import ModelError
+from engine.weights import read_config
 
 
 class AttentionModel(Protocol):
@@ -131,8 +133,8 @@ def list_attention_models(task: str | None = "couplet", registry: Any = None) ->
     names: list[tuple[bool, str]] = []
     for entry in registry.list(task):
         try:
-            config = json.loads((entry.path / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            config = read_config(entry.path)
+        except ModelError:
             continue
         if isinstance(config, dict) and _config_says_transformer(config):
             names.append((not entry.default, entry.name))

@@ -61,7 +61,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import numpy as np
     import torch
     from tqdm import tqdm
 

@@ -49,22 +49,19 @@ def parse_args(argv=None):
 def ship(args) -> int:
     """Copy the best checkpoint export into assets/models/ocr/<name>/ with the LM; manifest last."""
     from engine.ocr.lm import train_char_lm, training_texts
-    from engine.registry import ASSETS_DIR, atomic_write_text, write_manifest
+    from engine.registry import ASSETS_DIR, write_manifest
+    from engine.weights import load_state_dict, read_config, save_model_dir
 
     source = Path(args.out) / "best"
     target = ASSETS_DIR / "models" / "ocr" / args.ship
     target.mkdir(parents=True, exist_ok=True)
-    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    config = read_config(source)
     config.update({"lm_file": "lm.npz", "lm_weight": args.lm_weight, "length_bonus": args.length_bonus,
                    "beam_width": 8})
     shutil.copyfile(source / "charset.txt", target / "charset.txt")
     # float16 on disk halves the download; the loader copies into the float32 network
-    from safetensors.torch import load_file, save_file
-
-    tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(source / "model.safetensors")).items()}
-    save_file(tensors, str(target / ".model.safetensors.tmp"))
-    (target / ".model.safetensors.tmp").replace(target / "model.safetensors")
-    atomic_write_text(target / "config.json", json.dumps(config, ensure_ascii=False, indent=2) + "\n")
+    tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in load_state_dict(source).items()}
+    save_model_dir(target, tensors, config)
     if args.rebuild_lm or not (target / "lm.npz").is_file():
         lm = train_char_lm(training_texts(), min_count=2, order=3, min_count_trigram=3)
         lm.save(target / "lm.npz")
