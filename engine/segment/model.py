@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.device import bf16_is_fast
 from engine.segment.bmes import NUM_TAGS
 from engine.segment.crf import CRF, NEG, marginals_np, numpy_scores, viterbi_np
 from engine.segment.text import codepoints
@@ -273,16 +274,6 @@ class Segmenter:
         paths = viterbi_np(emissions, lengths, scores)
         marg = marginals_np(emissions, lengths, scores) if probabilities else None
         return [(paths[i, :n], None if marg is None else marg[i, :n]) for i, n in enumerate(lengths.tolist())]
-
-
-def bf16_is_fast(device: torch.device) -> bool:
-    """Whether this CPU has native bfloat16 matrix instructions (AVX512-BF16 / AMX)."""
-    if device.type != "cpu":
-        return False
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:
-        return False
 
 
 def build_segmenter(config: dict, chars: list[str], bigrams: list[str], state_dict: dict | None = None,

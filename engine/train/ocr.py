@@ -38,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--val-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--init", metavar="DIR", help="start a new run (fresh optimiser and LR schedule) from the weights "
+                   "in DIR (an exported model folder such as checkpoints/ocr/best); ignored when resuming")
     p.add_argument("--ship", metavar="NAME", help="instead of training: copy <out>/best (weights, config, charset) "
                    "to assets/models/ocr/NAME, build the character LM there and write the manifest")
     p.add_argument("--rebuild-lm", action="store_true", help="with --ship: rebuild lm.npz even if the folder has one")
@@ -117,6 +119,7 @@ def main(argv=None) -> int:
     import torch
     from tqdm import tqdm
 
+    from engine.device import bf16_is_fast
     from engine.ocr import synth as synth_mod
     from engine.ocr.model import LineRecogniser, output_lengths
     from engine.ocr.recognise import batch_lines, prepare_line
@@ -161,6 +164,15 @@ def main(argv=None) -> int:
         step, best_cer, history = state["step"], state["best_cer"], state["history"]
         trained_seconds = state.get("trained_seconds", 0.0)
         print(f"resumed at step {step} (best val CER {best_cer:.4f})", file=sys.stderr)
+    elif args.init:
+        from engine.weights import load_state_dict, read_config
+        if read_config(Path(args.init)) != config:
+            print(f"{args.init} has another config than this run", file=sys.stderr)
+            return 2
+        net.load_state_dict(load_state_dict(Path(args.init)))
+        print(f"initialised from {args.init}", file=sys.stderr)
+    # bf16 autocast where the CPU has native bf16 (about 2x faster steps); the CTC loss stays in fp32
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_is_fast(torch.device("cpu")))
 
     train_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=False, max_chars=args.max_chars)
     val_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=True, max_chars=args.max_chars)
@@ -199,7 +211,9 @@ def main(argv=None) -> int:
         targets = [torch.tensor([index[ch] for ch in c[1]], dtype=torch.long) for c in chunk]
         for g in optimiser.param_groups:
             g["lr"] = lr_at(step)
-        logp = net(torch.from_numpy(images)).log_softmax(-1)
+        with autocast:
+            logits = net(torch.from_numpy(images))
+        logp = logits.float().log_softmax(-1)
         loss = ctc(logp, torch.cat(targets), output_lengths(torch.from_numpy(widths)),
                    torch.tensor([len(t) for t in targets]))
         optimiser.zero_grad(set_to_none=True)

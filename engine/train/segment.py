@@ -42,8 +42,17 @@ def read_corpus(path: Path) -> list[list[str]]:
     return sentences
 
 
-def split_dev(sentences: list, every: int = 20) -> tuple[list, list]:
-    """(train, dev): sentence i goes to dev when i % every == 0."""
+def split_dev(sentences: list, every: int = 20, tail: bool = False) -> tuple[list, list]:
+    """(train, dev): 1/every of the sentences go to dev.
+
+    Default: sentence i when i % every == 0.  ``tail``: the last 1/every of the file instead, i.e. the
+    last days of the month.  Interleaved dev sentences share articles (names, topics) with training, so
+    only 2.6% of their words are unseen; the tail has 4.2%, closer to the 5.8% of the SIGHAN test set,
+    which makes it the better judge of how a model copes with new words.
+    """
+    if tail:
+        cut = len(sentences) - len(sentences) // every
+        return sentences[:cut], sentences[cut:]
     train = [s for i, s in enumerate(sentences) if i % every]
     dev = [s for i, s in enumerate(sentences) if i % every == 0]
     return train, dev
@@ -116,8 +125,9 @@ def tensors_for(featuriser, examples: list[Example], char_dropout: float, rng):
             torch.from_numpy(mask), torch.from_numpy(tags))
 
 
-def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000) -> dict:
-    """Word P/R/F1 of Viterbi decoding on ``examples`` (the dev split)."""
+def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000, known_words: set | None = None) -> dict:
+    """Word P/R/F1 of Viterbi decoding on ``examples`` (the dev split), and the recall of words not in
+    ``known_words`` (the training vocabulary) when given."""
     from engine.segment.bmes import span_f1, tags_to_spans
 
     segmenter.tagger.eval()
@@ -137,7 +147,13 @@ def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000) -> di
             pred.append(tags_to_spans(tags.tolist()))
         i = j
     p, r, f = span_f1(gold, pred)
-    return {"precision": p, "recall": r, "f1": f}
+    scores = {"precision": p, "recall": r, "f1": f}
+    if known_words is not None:
+        texts = [examples[k].text for k in order]
+        oov = [{(a, b) for a, b in g if t[a:b] not in known_words} for g, t in zip(gold, texts)]
+        found = sum(len(o & set(h)) for o, h in zip(oov, pred))
+        scores["oov_recall"] = found / max(1, sum(len(o) for o in oov))
+    return scores
 
 
 def export_model(run: str, name: str, dest_root: Path | None = None) -> Path:
@@ -189,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gated", action="store_true", help="GLU convolutions instead of ReLU (2x the compute)")
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--dev-every", type=int, default=20)
+    parser.add_argument("--dev-tail", action="store_true",
+                        help="hold out the last 1/dev-every of the sentences as dev instead of every dev-every-th")
     parser.add_argument("--limit-sentences", type=int, default=0, help="use only the first N training sentences (smoke tests)")
     parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=1)
@@ -216,9 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     log = open(run_dir / "history.jsonl", "a", encoding="utf-8")
 
     sentences = read_corpus(args.data)
-    train_sents, dev_sents = split_dev(sentences, args.dev_every)
+    train_sents, dev_sents = split_dev(sentences, args.dev_every, args.dev_tail)
     if args.limit_sentences:
         train_sents = train_sents[:args.limit_sentences]
+    from engine.segment.text import normalise_for_model
+    known_words = {normalise_for_model(w) for s in train_sents for w in s}
     train = [Example(s) for s in train_sents]
     dev = [Example(s) for s in dev_sents]
 
@@ -299,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
         bar.close()
         finished_epoch = batch_index >= len(batches)
-        scores = evaluate(segmenter, dev)
+        scores = evaluate(segmenter, dev, known_words=known_words)
         tagger.train()
         record = {"epoch": epoch + 1, "complete_epoch": finished_epoch, "step": step,
                   "train_loss_per_char": total_loss / max(1, total_chars),
@@ -309,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         log.write(json.dumps(record) + "\n")
         log.flush()
         print(f"epoch {epoch + 1}: dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
-              f"F1 {scores['f1']:.4f}  ({trained_seconds / 60:.1f} min, step {step})", file=sys.stderr, flush=True)
+              f"F1 {scores['f1']:.4f} OOV R {scores['oov_recall']:.4f}  ({trained_seconds / 60:.1f} min, step {step})", file=sys.stderr, flush=True)
         if scores["f1"] > best_f1:
             best_f1 = scores["f1"]
             config = dict(model_config, dev_f1=round(best_f1, 5), epoch=epoch + 1, step=step)

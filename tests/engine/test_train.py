@@ -1,0 +1,104 @@
+"""The trainers: dev splits, dev scoring, and that a run stopped early resumes where it stopped.
+
+Each run is a few optimiser steps of a tiny model on a few sentences/lines, so the whole
+file takes seconds; the real training commands are in each MODEL.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.train import segment as train_segment
+
+PD = train_segment.Path(train_segment.__file__).resolve().parents[3] / "shared/data/cws/pd199801/pd199801_seg.utf8"
+
+
+def test_interleaved_and_tail_dev_splits_partition_the_corpus():
+    sentences = [[f"w{i}"] for i in range(100)]
+    for tail in (False, True):
+        train, dev = train_segment.split_dev(sentences, 20, tail=tail)
+        assert len(dev) == 5 and len(train) == 95
+        assert sorted(train + dev) == sorted(sentences)
+    assert train_segment.split_dev(sentences, 20, tail=True)[1] == sentences[95:]
+    assert train_segment.split_dev(sentences, 20)[1] == sentences[::20]
+
+
+class _FixedSegmenter:
+    """Stands in for a Segmenter: returns the given tags for each text."""
+
+    def __init__(self, tags_by_text):
+        self.tags_by_text = tags_by_text
+        self.tagger = type("T", (), {"eval": lambda self: None})()
+
+    def tag(self, texts):
+        import numpy as np
+
+        return [(np.array(self.tags_by_text[t]), None) for t in texts]
+
+
+def test_dev_scores_count_recall_of_unseen_words():
+    from engine.segment.bmes import TAGS, words_to_tags
+
+    gold = [["我们", "喜欢", "银杏树"], ["他", "来", "了"]]
+    # predicted: 我们|喜欢|银杏|树 and 他|来了
+    predicted = {"我们喜欢银杏树": words_to_tags(["我们", "喜欢", "银杏", "树"]),
+                 "他来了": words_to_tags(["他", "来了"])}
+    examples = [train_segment.Example(s) for s in gold]
+    segmenter = _FixedSegmenter({t: [TAGS.index(c) for c in tags] for t, tags in predicted.items()})
+    scores = train_segment.evaluate(segmenter, examples, known_words={"我们", "喜欢", "他", "来", "了"})
+    # gold 6 words, predicted 6 words, 3 right (我们 喜欢 他)
+    assert scores["precision"] == pytest.approx(3 / 6) and scores["recall"] == pytest.approx(3 / 6)
+    assert scores["oov_recall"] == 0.0                     # the one unseen word, 银杏树, was cut
+    scores = train_segment.evaluate(segmenter, examples[1:], known_words={"他"})
+    assert scores["oov_recall"] == 0.0 and scores["recall"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.skipif(not PD.is_file(), reason=f"{PD} not found")
+def test_segment_trainer_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(train_segment, "CHECKPOINTS", tmp_path)
+    common = ["--run", "tiny", "--limit-sentences", "60", "--hidden", "16", "--char-dim", "8", "--bigram-dim", "8",
+              "--dilations", "1", "--batch-chars", "800", "--epochs", "1", "--no-progress", "--dev-tail"]
+    assert train_segment.main(common + ["--max-steps", "2"]) == 0
+    history = [json.loads(line) for line in (tmp_path / "tiny/history.jsonl").read_text().splitlines()]
+    assert history[-1]["step"] == 2 and not history[-1]["complete_epoch"]
+    assert "oov_recall" in history[-1]["dev"]
+    assert (tmp_path / "tiny/best/model.safetensors").is_file()
+
+    capsys.readouterr()
+    assert train_segment.main(common + ["--max-steps", "4"]) == 0
+    assert "resuming" in capsys.readouterr().err
+    history = [json.loads(line) for line in (tmp_path / "tiny/history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [2, 4]
+
+
+def test_ocr_trainer_resumes_and_starts_from_other_weights(tmp_path, monkeypatch, capsys):
+    from engine.ocr import synth
+    from engine.train import ocr as train_ocr
+
+    face = synth.default_face()
+    if face is None:
+        pytest.skip("no CJK font")
+    # one face keeps the coverage scan (which reads every glyph of every face) short
+    monkeypatch.setattr(synth, "find_fonts", lambda: [face])
+    common = ["--batch", "4", "--channels", "4,4,8,8", "--hidden", "8", "--val-size", "4", "--max-chars", "6",
+              "--eval-every", "2"]
+    first = tmp_path / "first"
+    assert train_ocr.main(common + ["--out", str(first), "--steps", "2"]) == 0
+    assert json.loads((first / "history.json").read_text())[-1]["step"] == 2
+    assert (first / "best/model.safetensors").is_file()
+
+    capsys.readouterr()
+    assert train_ocr.main(common + ["--out", str(first), "--steps", "4"]) == 0
+    assert "resumed at step 2" in capsys.readouterr().err
+    assert [h["step"] for h in json.loads((first / "history.json").read_text())] == [2, 4]
+
+    second = tmp_path / "second"
+    (second).mkdir()
+    (second / "font_coverage.json").write_bytes((first / "font_coverage.json").read_bytes())
+    assert train_ocr.main(common + ["--out", str(second), "--steps", "2", "--init", str(first / "best")]) == 0
+    assert f"initialised from {first / 'best'}" in capsys.readouterr().err
+    # a model of another shape is refused, not silently half-loaded
+    assert train_ocr.main(common[:4] + ["--hidden", "16"] + common[6:] +
+                          ["--out", str(tmp_path / "third"), "--steps", "2", "--init", str(first / "best")]) == 2
