@@ -1,6 +1,6 @@
 """Where the segmenter's PKU test errors come from: new words, or a changed standard.
 
-    .venv/bin/python benchmarks/segment_errors.py [--model NAME] [--top 25]
+    .venv/bin/python benchmarks/segment_errors.py [--model NAME_OR_FOLDER] [--top 25]
 
 The training corpus (People's Daily 1998-01) and the SIGHAN 2005 PKU test set (People's Daily
 2001) do not segment every string the same way: the test always splits 提出 (提 出), 乡政府 and
@@ -94,7 +94,8 @@ def f1(tp: int, n_gold: int, n_hyp: int) -> tuple[float, float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", help="Mowen model name (default: the default segmentation model)")
+    parser.add_argument("--model", help="Mowen model name or model folder, e.g. checkpoints/segment/RUN/best "
+                        "(default: the default segmentation model)")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
@@ -102,7 +103,12 @@ def main() -> int:
 
     test = [line.rstrip("\r") for line in (SIGHAN / "pku_test.utf8").read_text(encoding="utf-8").split("\n")]
     gold = [line.split() for line in (SIGHAN / "pku_test_gold.utf8").read_text(encoding="utf-8").split("\n")]
-    results = segment(test, model=args.model)
+    model = args.model
+    if model and Path(model).is_dir():
+        from engine.segment.model import load
+
+        model = load(model)
+    results = segment(test, model=model)
     hyp = [list(r.words) for r in results]
     usage = TrainingUsage(DATA / "pd199801" / "pd199801_seg.utf8")
     vocabulary = set((SIGHAN / "pku_training_words.utf8").read_text(encoding="utf-8").split())
