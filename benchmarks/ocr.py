@@ -175,6 +175,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model-dir", help="Mowen model folder (default: the registry's default OCR model)")
     parser.add_argument("--json", help="also write the table as JSON here")
     parser.add_argument("--dump", help="write every hypothesis here (JSON lines) for inspection")
+    parser.add_argument("--update-manifest", action="store_true",
+                        help="merge the aggregate figures into the benchmarked model's manifest.json metrics")
     args = parser.parse_args(argv)
 
     items = build_test_set(args.lines, args.pages)
@@ -237,7 +239,30 @@ def main(argv=None) -> int:
         print(f"| {subset} | {n_images} | " + " | ".join(cells) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.update_manifest:
+        print(f"updated {update_manifest(args.model_dir, rows)}", file=sys.stderr)
     return 0
+
+
+def update_manifest(model_dir: str | None, rows: list[dict]) -> Path:
+    """Write the aggregate subsets' CER and s/image (Mowen with LM, and RapidOCR's CER) into the manifest."""
+    from engine.registry import REGISTRY, write_manifest
+
+    folder = Path(model_dir) if model_dir else REGISTRY.default("ocr").path
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    metrics = manifest["metrics"]
+    keys = {"all clean lines": "clean_lines", "degraded": "degraded_lines", "page-screen": "page_screen",
+            "page-scan": "page_scan"}
+    for row in rows:
+        if row["subset"] not in keys or "mowen" not in row:
+            continue
+        key = "bench_" + keys[row["subset"]]
+        metrics[f"{key}_cer"] = round(row["mowen"]["cer"], 4)
+        metrics[f"{key}_s_per_image"] = round(row["mowen"]["seconds_per_image"], 3)
+        if "rapidocr" in row:
+            metrics[f"{key}_cer_rapidocr"] = round(row["rapidocr"]["cer"], 4)
+    return write_manifest(folder, name=manifest["name"], task=manifest["task"], loader=manifest["loader"],
+                          metrics=metrics, default=manifest["default"], summary=manifest["summary"])
 
 
 if __name__ == "__main__":

@@ -71,9 +71,7 @@ def ship(args) -> int:
     best = min(history, key=lambda h: h["val_cer"])
     metrics = {"val_cer_greedy": round(best["val_cer"], 4), "val_clean_cer_greedy": round(best["clean_cer"], 4),
                "train_steps": best["step"], "train_minutes": round(best["minutes"], 1)}
-    metrics_path = target / "metrics.json"
-    if metrics_path.is_file():  # benchmark figures written by benchmarks/ocr.py --write-metrics
-        metrics.update(json.loads(metrics_path.read_text(encoding="utf-8")))
+    # benchmark figures are added afterwards by `benchmarks/ocr.py --update-manifest`
     write_manifest(target, name=args.ship, task="ocr", loader="engine.ocr.model:load", metrics=metrics,
                    default=True, summary="CRNN (CNN + BiLSTM + CTC) line recogniser for printed Chinese, "
                    "8,227 symbols, with a character trigram LM; trained on synthetic lines")
