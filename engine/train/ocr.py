@@ -39,7 +39,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init", metavar="DIR", help="start a new run (fresh optimiser and LR schedule) from the weights "
-                   "in DIR (an exported model folder such as checkpoints/ocr/best); ignored when resuming")
+                   "in DIR (an exported or shipped model folder, e.g. checkpoints/ocr/best or "
+                   "assets/models/ocr/crnn-ctc-s); ignored when resuming")
     p.add_argument("--ship", metavar="NAME", help="instead of training: copy <out>/best (weights, config, charset) "
                    "to assets/models/ocr/NAME, build the character LM there and write the manifest")
     p.add_argument("--rebuild-lm", action="store_true", help="with --ship: rebuild lm.npz even if the folder has one")
@@ -164,8 +165,10 @@ def main(argv=None) -> int:
         print(f"resumed at step {step} (best val CER {best_cer:.4f})", file=sys.stderr)
     elif args.init:
         from engine.weights import load_state_dict, read_config
-        if read_config(Path(args.init)) != config:
-            print(f"{args.init} has another config than this run", file=sys.stderr)
+        init_config = read_config(Path(args.init))
+        # a shipped folder adds decoding settings; only the network's shape has to match
+        if any(init_config.get(k) != config[k] for k in ("architecture", "num_symbols", "channels", "hidden")):
+            print(f"{args.init} has another network shape than this run", file=sys.stderr)
             return 2
         net.load_state_dict(load_state_dict(Path(args.init)))
         print(f"initialised from {args.init}", file=sys.stderr)
