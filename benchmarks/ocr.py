@@ -246,11 +246,10 @@ def main(argv=None) -> int:
 
 def update_manifest(model_dir: str | None, rows: list[dict]) -> Path:
     """Write the aggregate subsets' CER and s/image (Mowen with LM, and RapidOCR's CER) into the manifest."""
-    from engine.registry import REGISTRY, write_manifest
+    from engine.registry import REGISTRY, update_metrics
 
     folder = Path(model_dir) if model_dir else REGISTRY.default("ocr").path
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    metrics = manifest["metrics"]
+    metrics = {}
     keys = {"all clean lines": "clean_lines", "degraded": "degraded_lines", "page-screen": "page_screen",
             "page-scan": "page_scan"}
     for row in rows:
@@ -261,8 +260,7 @@ def update_manifest(model_dir: str | None, rows: list[dict]) -> Path:
         metrics[f"{key}_s_per_image"] = round(row["mowen"]["seconds_per_image"], 3)
         if "rapidocr" in row:
             metrics[f"{key}_cer_rapidocr"] = round(row["rapidocr"]["cer"], 4)
-    return write_manifest(folder, name=manifest["name"], task=manifest["task"], loader=manifest["loader"],
-                          metrics=metrics, default=manifest["default"], summary=manifest["summary"])
+    return update_metrics(folder, metrics)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,9 @@ SIGHAN = DATA / "sighan2005"
 
 
 def spans(words: list[str]) -> set[tuple[int, int]]:
-    out, i = set(), 0
-    for w in words:
-        out.add((i, i + len(w)))
-        i += len(w)
-    return out
+    from engine.segment.bmes import tags_to_spans, words_to_tags
+
+    return set(tags_to_spans(words_to_tags(words)))
 
 
 class TrainingUsage:

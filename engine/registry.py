@@ -183,6 +183,13 @@ def write_manifest(model_dir: Path | str, *, name: str, task: str, loader: str,
     return target
 
 
+def update_metrics(model_dir: Path | str, metrics: dict[str, Any]) -> Path:
+    """Merge ``metrics`` into a model folder's manifest, keeping everything else (benchmarks call this)."""
+    entry = _read_manifest(Path(model_dir) / "manifest.json")
+    return write_manifest(model_dir, name=entry.name, task=entry.task, loader=entry.loader,
+                          metrics=entry.metrics | metrics, default=entry.default, summary=entry.summary)
+
+
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
     atomic_write_bytes(path, text.encode(encoding))

@@ -127,9 +127,9 @@ def tensors_for(featuriser, examples: list[Example], char_dropout: float, rng):
             torch.from_numpy(mask), torch.from_numpy(tags))
 
 
-def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000, known_words: set | None = None) -> dict:
+def evaluate(segmenter, examples: list[Example], known_words: set, batch_chars: int = 20000) -> dict:
     """Word P/R/F1 of Viterbi decoding on ``examples`` (the dev split), and the recall of words not in
-    ``known_words`` (the training vocabulary) when given."""
+    ``known_words`` (the training vocabulary)."""
     from engine.segment.bmes import span_f1, tags_to_spans
 
     segmenter.tagger.eval()
@@ -149,13 +149,10 @@ def evaluate(segmenter, examples: list[Example], batch_chars: int = 20000, known
             pred.append(tags_to_spans(tags.tolist()))
         i = j
     p, r, f = span_f1(gold, pred)
-    scores = {"precision": p, "recall": r, "f1": f}
-    if known_words is not None:
-        texts = [examples[k].text for k in order]
-        oov = [{(a, b) for a, b in g if t[a:b] not in known_words} for g, t in zip(gold, texts)]
-        found = sum(len(o & set(h)) for o, h in zip(oov, pred))
-        scores["oov_recall"] = found / max(1, sum(len(o) for o in oov))
-    return scores
+    texts = [examples[k].text for k in order]
+    oov = [{(a, b) for a, b in g if t[a:b] not in known_words} for g, t in zip(gold, texts)]
+    found = sum(len(o & set(h)) for o, h in zip(oov, pred))
+    return {"precision": p, "recall": r, "f1": f, "oov_recall": found / max(1, sum(len(o) for o in oov))}
 
 
 def export_model(run: str, name: str, dest_root: Path | None = None) -> Path:

@@ -12,7 +12,7 @@ import pytest
 
 import engine
 from engine.progress import Progress, drive
-from engine.registry import ModelCorrupt, ModelMissing, Registry, atomic_write_text, write_manifest
+from engine.registry import ModelCorrupt, ModelMissing, Registry, atomic_write_text, update_metrics, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,6 +97,14 @@ def test_registry_loads_once_and_caches(tmp_path):
     assert len(LOADS) == 1
     entry = registry.entry("tiny")
     assert entry.metrics == {"f1": 0.5} and entry.default and "trained on nothing" in entry.card()
+
+
+def test_update_metrics_merges_and_keeps_the_rest_of_the_manifest(tmp_path):
+    folder = _make_model(tmp_path)
+    update_metrics(folder, {"cer": 0.02, "f1": 0.6})
+    entry = Registry(tmp_path).verify("tiny")          # file hashes still match
+    assert entry.metrics == {"f1": 0.6, "cer": 0.02}
+    assert (entry.name, entry.task, entry.default, entry.summary) == ("tiny", "demo", True, "a test model")
 
 
 def test_registry_missing_file_names_the_file(tmp_path):
