@@ -49,7 +49,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
 
     Raises :class:`OcrInputError` for inputs that are not usable images.
     """
-    from engine.ocr.detect import detect_lines
+    from engine.ocr.detect import cut_line, detect_lines
     from engine.ocr.load import load_image
     from engine.ocr.preprocess import preprocess
     from engine.ocr.recognise import recognise
@@ -62,7 +62,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     lines: list[OcrLine] = []
     if layout.lines:
         model = model or default_model()
-        crops = [pre.gray[y0:y1, x0:x1] for x0, y0, x1, y1 in (l.crop_box for l in layout.lines)]
+        crops = [cut_line(pre.gray, line) for line in layout.lines]
         decoded = decode_lines(model, recognise(model, crops), use_lm)
         inv = 1.0 / loaded.scale
         for line, d in zip(layout.lines, decoded):

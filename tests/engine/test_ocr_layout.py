@@ -124,3 +124,34 @@ def test_vertical_text_is_reported_not_read():
     page = synth.render_page(PARAGRAPHS, FACE, 24, chars_per_line=10)
     mask, h, _ = clean_mask(preprocess(page.image).binary)
     assert not is_vertical_text(mask, h)
+
+
+@pytest.mark.parametrize("text", ["言；笑", "偃息湖山非久计，翔鸿鹄待殊迁。", "钱买；；传神"])
+def test_tightly_cropped_single_line_stays_one_line(text):
+    # A one-line image cropped close to its text (what a user screenshots, and the clean benchmark
+    # lines): every whole glyph is taller than half the image.  The glyph height must still come
+    # from whole glyphs, not from the strokes left over, or the gap after a comma reads as a gutter
+    # between two columns.
+    size = 20
+    gray = synth.render_text_image(text, FACE, size, None, degrade=False)
+    pre = preprocess(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB))
+    _, glyph_height, _ = clean_mask(pre.binary)
+    assert glyph_height >= 0.7 * size
+    layout = detect_lines(pre)
+    assert len(layout.lines) == 1
+    x0, _, x1, _ = layout.lines[0].box
+    assert x1 - x0 >= 0.8 * size * len(text) - size  # the whole line, not a piece of it
+
+
+def test_cut_line_adds_ground_above_and_below():
+    from engine.ocr.detect import cut_line
+
+    gray = synth.render_text_image("中文", FACE, 24, None, degrade=False)
+    pre = preprocess(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB))
+    line = detect_lines(pre).lines[0]
+    x0, y0, x1, y1 = line.crop_box
+    crop = cut_line(pre.gray, line)
+    band = (crop.shape[0] - (y1 - y0)) // 2
+    assert crop.shape[1] == x1 - x0 and band >= 1
+    assert (crop[:band] == np.median(pre.gray[y0:y1, x0:x1])).all()
+    assert (crop[band:band + y1 - y0] == pre.gray[y0:y1, x0:x1]).all()
