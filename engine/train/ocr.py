@@ -33,6 +33,9 @@ def parse_args(argv=None):
     p.add_argument("--channels", default="32,64,128,192")
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--max-chars", type=int, default=20, help="longest training line in characters")
+    p.add_argument("--clean-fraction", type=float, default=0.2,
+                   help="share of training lines rendered black on white with no degradation (the clean "
+                        "benchmark subset; degraded rendering almost never produces such a line)")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--val-size", type=int, default=256)
@@ -80,9 +83,14 @@ def ship(args) -> int:
     return 0
 
 
-def make_batches(synth, seeds, batch, prepare):
-    """Render samples for ``seeds``, sort them by width and cut into batches (less padding)."""
-    samples = [synth.sample(s) for s in seeds]
+def make_batches(synth, seeds, batch, prepare, clean_fraction=0.0):
+    """Render samples for ``seeds``, sort them by width and cut into batches (less padding).
+
+    Whether a seed's line is clean depends on the seed alone, so a resumed run sees the same stream.
+    """
+    import random
+
+    samples = [synth.sample(s, degrade=random.Random(s ^ 0x5EED).random() >= clean_fraction) for s in seeds]
     prepared = [(prepare(s.image), s.text) for s in samples]
     prepared.sort(key=lambda p: p[0].shape[1])
     return [prepared[i:i + batch] for i in range(0, len(prepared), batch)]
@@ -203,7 +211,7 @@ def main(argv=None) -> int:
         if not queue:
             group = 4
             seeds = [args.seed * 1_000_003 + step * 1000 + i for i in range(group * args.batch)]
-            queue = make_batches(train_synth, seeds, args.batch, prepare_line)
+            queue = make_batches(train_synth, seeds, args.batch, prepare_line, args.clean_fraction)
             # shuffle batch order deterministically so width does not cycle with the step
             order = np.random.default_rng(step).permutation(len(queue))
             queue = [queue[i] for i in order]

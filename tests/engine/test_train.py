@@ -102,3 +102,29 @@ def test_ocr_trainer_resumes_and_starts_from_other_weights(tmp_path, monkeypatch
     # a model of another shape is refused, not silently half-loaded
     assert train_ocr.main(common[:4] + ["--hidden", "16"] + common[6:] +
                           ["--out", str(tmp_path / "third"), "--steps", "2", "--init", str(first / "best")]) == 2
+
+
+def test_ocr_training_stream_mixes_in_clean_lines_by_seed():
+    import numpy as np
+
+    from engine.train.ocr import make_batches
+
+    class Recorder:  # stands in for the synthesiser: records which seeds were asked for clean lines
+        def __init__(self):
+            self.clean = set()
+
+        def sample(self, seed, degrade=True):
+            if not degrade:
+                self.clean.add(seed)
+            return type("S", (), {"image": np.zeros((2, 2 + seed % 5)), "text": str(seed)})()
+
+    seeds = list(range(400))
+    first, again, none = Recorder(), Recorder(), Recorder()
+    batches = make_batches(first, seeds, 32, lambda image: image, clean_fraction=0.2)
+    make_batches(again, seeds, 32, lambda image: image, clean_fraction=0.2)
+    make_batches(none, seeds, 32, lambda image: image)
+    assert 0.12 < len(first.clean) / len(seeds) < 0.28
+    assert first.clean == again.clean      # a resumed run renders the same lines
+    assert not none.clean
+    widths = [b[0].shape[1] for batch in batches for b in batch]
+    assert widths == sorted(widths) and sum(len(b) for b in batches) == len(seeds)
