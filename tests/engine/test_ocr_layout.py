@@ -143,15 +143,18 @@ def test_tightly_cropped_single_line_stays_one_line(text):
     assert x1 - x0 >= 0.8 * size * len(text) - size  # the whole line, not a piece of it
 
 
-def test_cut_line_adds_ground_above_and_below():
+def test_cut_line_adds_ground_around_the_crop():
     from engine.ocr.detect import cut_line
 
-    gray = synth.render_text_image("中文", FACE, 24, None, degrade=False)
+    gray = synth.render_text_image("中文。", FACE, 24, None, degrade=False)
     pre = preprocess(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB))
     line = detect_lines(pre).lines[0]
     x0, y0, x1, y1 = line.crop_box
+    inner = pre.gray[y0:y1, x0:x1]
     crop = cut_line(pre.gray, line)
-    band = (crop.shape[0] - (y1 - y0)) // 2
-    assert crop.shape[1] == x1 - x0 and band >= 1
-    assert (crop[:band] == np.median(pre.gray[y0:y1, x0:x1])).all()
-    assert (crop[band:band + y1 - y0] == pre.gray[y0:y1, x0:x1]).all()
+    band, side = (crop.shape[0] - inner.shape[0]) // 2, (crop.shape[1] - inner.shape[1]) // 2
+    assert band >= 1 and side >= 3 * band - 1
+    assert (crop[band:band + inner.shape[0], side:side + inner.shape[1]] == inner).all()
+    ground = crop.copy()
+    ground[band:band + inner.shape[0], side:side + inner.shape[1]] = np.median(inner)
+    assert (ground == np.median(inner)).all()
