@@ -23,22 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def model_scores(segmenter, texts: list[str]):
-    """(emissions (B, T, 4), lengths (B,), crf scores) of one model on a batch of normalised texts."""
-    import torch
-
-    from engine.segment.crf import numpy_scores
-
-    chars, bigrams, types, mask = segmenter.featuriser.batch(texts)
-    with torch.inference_mode():
-        emissions = segmenter.tagger.emissions(torch.from_numpy(chars), torch.from_numpy(bigrams),
-                                               torch.from_numpy(types), torch.from_numpy(mask))
-    return emissions.float().numpy(), mask.sum(1), numpy_scores(segmenter.tagger.crf)
-
-
 def main(argv=None) -> int:
     from engine.segment.bmes import span_f1, tags_to_spans
-    from engine.segment.crf import NEG, marginals_np, viterbi_np
+    from engine.segment.crf import NEG, marginals_np, numpy_scores, viterbi_np
     from engine.segment.model import load
     from engine.train.segment import DEFAULT_DATA, Example, read_corpus, split_dev
 
@@ -54,8 +41,7 @@ def main(argv=None) -> int:
     models = [load(m, precision="fp32") for m in args.models]
 
     # legal-transition scores (0 or NEG) shared by the marginal ensembles
-    trans, start, end = (np.where(s > NEG / 2, 0.0, NEG).astype(np.float32) for s in models[0].tagger.crf.scores())
-    legal = (trans, start, end)
+    legal = tuple(np.where(s > NEG / 2, 0.0, NEG).astype(np.float32) for s in numpy_scores(models[0].tagger.crf))
 
     gold, single = [], [[] for _ in models]
     marg_ens = {k: [] for k in range(2, len(models) + 1)}
@@ -65,7 +51,7 @@ def main(argv=None) -> int:
         chunk = dev[i:i + batch]
         texts = [e.text for e in chunk]
         gold += [tags_to_spans(e.tags) for e in chunk]
-        outputs = [model_scores(m, texts) for m in models]
+        outputs = [(*m.emissions(texts), numpy_scores(m.tagger.crf)) for m in models]
         lengths = outputs[0][1]
         margs = []
         for j, (em, _, scores) in enumerate(outputs):

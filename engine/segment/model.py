@@ -242,6 +242,23 @@ class Segmenter:
         self.name = config.get("name", path.name if path else "unnamed")
         self.precision = "fp32"
 
+    def emissions(self, texts: list[str] | None, *, codes: np.ndarray | None = None,
+                  spans: list[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Emission scores (B, T, 4) float32 and lengths (B,) for a batch; arguments as for :meth:`tag`."""
+        from engine.device import get_device
+
+        device = get_device()
+        if codes is None:
+            chars, bigrams, types, mask = self.featuriser.batch(texts)
+        else:
+            chars, bigrams, types, mask = self.featuriser.batch_codes(codes, spans)
+        with torch.inference_mode():
+            emissions = self.tagger.emissions(torch.from_numpy(chars).to(device),
+                                              torch.from_numpy(bigrams).to(device),
+                                              torch.from_numpy(types).to(device),
+                                              torch.from_numpy(mask).to(device))
+        return emissions.float().cpu().numpy(), mask.sum(1)
+
     def tag(self, texts: list[str] | None, allowed: list[np.ndarray | None] | None = None,
             probabilities: bool = False, *, codes: np.ndarray | None = None,
             spans: list[tuple[int, int]] | None = None) -> list[tuple[np.ndarray, np.ndarray | None]]:
@@ -252,20 +269,7 @@ class Segmenter:
         (len_i, 4) bool array of permitted tags (or None).  Texts must be non-empty; the
         caller chunks long texts and groups them into batches.
         """
-        from engine.device import get_device
-
-        device = get_device()
-        if codes is None:
-            chars, bigrams, types, mask = self.featuriser.batch(texts)
-        else:
-            chars, bigrams, types, mask = self.featuriser.batch_codes(codes, spans)
-        lengths = mask.sum(1)
-        with torch.inference_mode():
-            t_mask = torch.from_numpy(mask).to(device)
-            emissions = self.tagger.emissions(torch.from_numpy(chars).to(device),
-                                              torch.from_numpy(bigrams).to(device),
-                                              torch.from_numpy(types).to(device), t_mask)
-            emissions = emissions.float().cpu().numpy()
+        emissions, lengths = self.emissions(texts, codes=codes, spans=spans)
         if allowed is not None:
             for i, a in enumerate(allowed):
                 if a is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import sys
 import time
@@ -88,8 +89,6 @@ def make_batches(synth, seeds, batch, prepare, clean_fraction=0.0):
 
     Whether a seed's line is clean depends on the seed alone, so a resumed run sees the same stream.
     """
-    import random
-
     samples = [synth.sample(s, degrade=random.Random(s ^ 0x5EED).random() >= clean_fraction) for s in seeds]
     prepared = [(prepare(s.image), s.text) for s in samples]
     prepared.sort(key=lambda p: p[0].shape[1])
