@@ -8,7 +8,8 @@ Implements the CRF layer of a BiLSTM/CNN-CRF tagger (Lafferty et al. 2001; Huang
 * ``log_partition``  — the forward algorithm, log Z = logsumexp over all tag paths;
 * ``sequence_score`` — score of one given path; NLL = log Z − score;
 * ``viterbi``        — the best path;
-* ``marginals``      — P(tag at t | sentence) by forward–backward.
+* ``marginals``      — P(tag at t | sentence) by forward–backward;
+* ``cross_entropy``  — −E_q[log p(y)] under another CRF's posteriors (distillation).
 
 Constraints: transitions that cannot occur in a segmentation (B→B, B→S, M→B, M→S,
 E→M, E→E, S→M, S→E), starting in M/E and ending in B/M get a score of ``NEG``
@@ -136,7 +137,15 @@ class CRF(nn.Module):
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor,
                   allowed: torch.Tensor | None = None) -> torch.Tensor:
         """P(tag_t = k | sentence), shape (batch, time, 4); rows under padding are 0."""
-        emissions = apply_allowed(emissions, allowed)
+        return self.posteriors(apply_allowed(emissions, allowed), mask)[0]
+
+    @torch.no_grad()
+    def posteriors(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward–backward: (unary (batch, time, 4), pairwise (batch, time, 4, 4)).
+
+        ``unary[b, t, k]`` = P(tag_t = k); ``pairwise[b, t, i, j]`` = P(tag_t-1 = i, tag_t = j) for t ≥ 1
+        (row 0 is zero).  Both are zero under padding.
+        """
         trans, start, end = self.scores()
         batch, length, k = emissions.shape
         alphas = [start + emissions[:, 0]]
@@ -151,8 +160,31 @@ class CRF(nn.Module):
             step = torch.logsumexp(trans.unsqueeze(0) + nxt.unsqueeze(1), dim=2)
             betas.append(torch.where(mask[:, t + 1, None], step, end_b))
         betas.reverse()
-        log_marg = torch.stack(alphas, 1) + torch.stack(betas, 1) - log_z[:, None, None]
-        return log_marg.exp() * mask.unsqueeze(2).to(emissions.dtype)
+        alpha, beta = torch.stack(alphas, 1), torch.stack(betas, 1)
+        maskf = mask.to(emissions.dtype)
+        unary = (alpha + beta - log_z[:, None, None]).exp() * maskf.unsqueeze(2)
+        pairwise = torch.zeros(batch, length, k, k, dtype=emissions.dtype, device=emissions.device)
+        if length > 1:
+            log_pair = (alpha[:, :-1, :, None] + trans + (emissions[:, 1:] + beta[:, 1:])[:, :, None, :]
+                        - log_z[:, None, None, None])
+            pairwise[:, 1:] = log_pair.exp() * maskf[:, 1:, None, None]
+        return unary, pairwise
+
+    def cross_entropy(self, emissions: torch.Tensor, mask: torch.Tensor,
+                      unary: torch.Tensor, pairwise: torch.Tensor) -> torch.Tensor:
+        """−Σ_y q(y) log p(y | emissions) per sentence, shape (batch,), for a distribution q over legal tag
+        paths given by its ``posteriors`` (e.g. a teacher CRF's): the loss that distils q into this CRF.
+
+        log p(y) = score(y) − log Z, and score is linear in per-position and per-pair indicators, so the
+        expectation needs only q's unary and pairwise marginals.  The constraint penalties are left out of
+        the expected score because q gives illegal paths no mass.
+        """
+        expected = (unary * emissions).sum((1, 2))
+        expected = expected + unary[:, 0] @ self.start
+        last = mask.long().sum(1) - 1
+        expected = expected + unary[torch.arange(len(last)), last] @ self.end
+        expected = expected + (pairwise * self.transitions).sum((1, 2, 3))
+        return self.log_partition(emissions, mask) - expected
 
 
 # -- numpy decoding for inference ---------------------------------------------------------

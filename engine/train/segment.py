@@ -12,6 +12,11 @@
   own Adam group with ``lr × --crf-lr-mult`` — Su Jianlin's "你的CRF层的学习率可能不够大":
   with a shared small learning rate the transitions barely move while the emissions do all
   the work.  ``--crf-lr-mult 1`` is the comparison run.
+* ``--teachers DIR,DIR,...``: distillation.  The teachers' average emission and transition scores
+  (the geometric mean of their CRFs) define a distribution over tag paths for every training
+  sentence; the student minimises ``(1 − w) · NLL(gold) + w · cross-entropy(teacher)`` with
+  ``w = --distil`` (CRF.cross_entropy, exact by forward–backward).  Train the teachers on the
+  same split, so the dev sentences stay unseen.
 * Learning rate: linear warm-up, then ``× --decay`` after every epoch (so the first k
   epochs of a long run are the same as a k-epoch run with the same seed).
 * Resumable: ``checkpoints/segment/<run>/last.pt`` every ``--checkpoint-minutes`` and at
@@ -127,6 +132,54 @@ def tensors_for(featuriser, examples: list[Example], char_dropout: float, rng):
             torch.from_numpy(mask), torch.from_numpy(tags))
 
 
+class Teacher:
+    """Several trained segmenters as one CRF: the average of their emission and transition scores.
+
+    The emissions of every training sentence are computed once (float16, ≈ 4 bytes per character);
+    :meth:`targets` turns a batch of them into the posteriors the student is trained on.
+    """
+
+    def __init__(self, model_dirs: list[Path], examples: list[Example], batch_chars: int = 20000):
+        import numpy as np
+        import torch
+
+        from engine.segment.crf import CRF
+        from engine.segment.model import load
+
+        models = [load(d, precision="fp32") for d in model_dirs]
+        self.crf = CRF()
+        with torch.no_grad():
+            for name in ("transitions", "start", "end"):
+                getattr(self.crf, name).copy_(torch.stack([getattr(m.tagger.crf, name) for m in models]).mean(0))
+        self.emissions: list = [None] * len(examples)
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
+        step = max(1, batch_chars // max(1, len(examples[order[-1]].text))) if order else 1
+        for start in range(0, len(order), step):
+            chunk = order[start:start + step]
+            texts = [examples[i].text for i in chunk]
+            total = None
+            for m in models:
+                em, lengths = m.emissions(texts)
+                total = em if total is None else total + em
+            total /= len(models)
+            for i, row, n in zip(chunk, total, lengths.tolist()):
+                self.emissions[i] = row[:n].astype(np.float16)
+
+    def targets(self, indices: list[int], tags, mask, weight: float):
+        """(unary (B, T, 4), pairwise (B, T, 4, 4)) of ``(1 − weight) · gold + weight · teacher``."""
+        import torch
+
+        batch, width = mask.shape
+        em = torch.zeros(batch, width, 4)
+        for b, i in enumerate(indices):
+            em[b, :len(self.emissions[i])] = torch.from_numpy(self.emissions[i].astype("float32"))
+        unary, pairwise = self.crf.posteriors(em, mask)
+        gold = torch.nn.functional.one_hot(tags, 4).float() * mask[..., None]
+        gold_pairs = torch.zeros_like(pairwise)
+        gold_pairs[:, 1:] = gold[:, :-1, :, None] * gold[:, 1:, None, :]
+        return (1 - weight) * gold + weight * unary, (1 - weight) * gold_pairs + weight * pairwise
+
+
 def evaluate(segmenter, examples: list[Example], known_words: set, batch_chars: int = 20000) -> dict:
     """Word P/R/F1 of Viterbi decoding on ``examples`` (the dev split), and the recall of words not in
     ``known_words`` (the training vocabulary)."""
@@ -209,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-sentences", type=int, default=0, help="use only the first N training sentences (smoke tests)")
     parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--teachers", default="", help="comma-separated model folders to distil (see above)")
+    parser.add_argument("--distil", type=float, default=0.5, help="weight of the teachers' cross-entropy against the gold NLL")
     parser.add_argument("--seed", type=int, default=1998)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--export", metavar="NAME", help="do not train: copy the run's best model to assets/models/segment/NAME/")
@@ -240,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     known_words = {normalise_for_model(w) for s in train_sents for w in s}
     train = [Example(s) for s in train_sents]
     dev = [Example(s) for s in dev_sents]
+
+    teacher = None
+    if args.teachers:
+        print("computing the teachers' scores on the training sentences", file=sys.stderr, flush=True)
+        teacher = Teacher([Path(d) for d in args.teachers.split(",")], train)
 
     state = load_checkpoint(run_dir / "last.pt")
     if state is not None:
@@ -297,7 +357,11 @@ def main(argv: list[str] | None = None) -> int:
             chars_t, bigrams_t, types_t, mask_t, tags_t = tensors_for(featuriser, batch, args.char_dropout, np_rng)
             set_lr()
             emissions = tagger.emissions(chars_t, bigrams_t, types_t, mask_t)
-            loss = tagger.crf.nll(emissions, tags_t, mask_t).sum() / mask_t.sum()
+            if teacher is None:
+                loss = tagger.crf.nll(emissions, tags_t, mask_t).sum() / mask_t.sum()
+            else:
+                unary, pairwise = teacher.targets(batches[batch_index], tags_t, mask_t, args.distil)
+                loss = tagger.crf.cross_entropy(emissions, mask_t, unary, pairwise).sum() / mask_t.sum()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(tagger.parameters(), args.clip)
@@ -323,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         record = {"epoch": epoch + 1, "complete_epoch": finished_epoch, "step": step,
                   "train_loss_per_char": total_loss / max(1, total_chars),
                   "dev": scores, "trained_minutes": round(trained_seconds / 60, 2),
-                  "crf_lr_mult": args.crf_lr_mult,
+                  "crf_lr_mult": args.crf_lr_mult, "teachers": args.teachers, "distil": args.distil,
                   "transitions": [[round(x, 3) for x in row] for row in tagger.crf.transitions.tolist()]}
         log.write(json.dumps(record) + "\n")
         log.flush()

@@ -95,6 +95,53 @@ def test_nll_is_non_negative_and_its_gradient_matches_marginals():
     assert (crf.nll(emissions, tags, mask) >= -1e-5).all()
 
 
+def path_log_probs(crf: CRF, emissions: torch.Tensor, length: int):
+    """log p(path) for all 4**length paths of one sentence, by enumeration."""
+    paths = list(itertools.product(range(4), repeat=length))
+    mask = torch.ones(1, length, dtype=torch.bool)
+    scores = torch.stack([crf.sequence_score(emissions[None, :length], torch.tensor([p]), mask)[0] for p in paths])
+    return paths, torch.log_softmax(scores, 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pairwise_posteriors_and_distillation_loss_match_brute_force(seed):
+    teacher, student = random_crf(seed), random_crf(seed + 10)
+    lengths = [4, 1, 3]
+    width = max(lengths)
+    t_em, s_em = torch.randn(len(lengths), width, 4) * 2, torch.randn(len(lengths), width, 4) * 2
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    unary, pairwise = teacher.posteriors(t_em, mask)
+    with torch.no_grad():
+        loss = student.cross_entropy(s_em, mask, unary, pairwise)
+    for b, n in enumerate(lengths):
+        paths, t_logp = path_log_probs(teacher, t_em[b], n)
+        _, s_logp = path_log_probs(student, s_em[b], n)
+        bf_pair = torch.zeros(width, 4, 4)
+        for path, lp in zip(paths, t_logp):
+            for t in range(1, n):
+                bf_pair[t, path[t - 1], path[t]] += lp.exp()
+        assert torch.allclose(pairwise[b], bf_pair, atol=1e-5)
+        # summing a pair's second tag gives the first tag's marginal
+        assert torch.allclose(pairwise[b, 1:n].sum(2), unary[b, :n - 1], atol=1e-5)
+        # −Σ q(y) log p(y), over the legal paths q can produce
+        legal = t_logp > -1000
+        expected = -(t_logp[legal].exp() * s_logp[legal]).sum()
+        assert loss[b].item() == pytest.approx(expected.item(), abs=1e-3)
+
+
+def test_distillation_loss_with_one_hot_posteriors_is_the_nll():
+    crf = random_crf(5)
+    emissions = torch.randn(2, 5, 4)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    tags = torch.tensor([[0, 2, 3, 0, 2], [3, 0, 2, 0, 0]])
+    unary = torch.nn.functional.one_hot(tags, 4).float() * mask[..., None]
+    pairwise = torch.zeros(2, 5, 4, 4)
+    pairwise[:, 1:] = unary[:, :-1, :, None] * unary[:, 1:, None, :]
+    with torch.no_grad():
+        assert torch.allclose(crf.cross_entropy(emissions, mask, unary, pairwise), crf.nll(emissions, tags, mask),
+                              atol=1e-4)
+
+
 def test_unary_restrictions_match_brute_force():
     crf = random_crf(4)
     emissions = torch.randn(1, 4, 4)
@@ -159,3 +206,4 @@ def test_numpy_decoding_matches_torch(seed):
         assert paths[b, :n].tolist() == expected_paths[b, :n].tolist()
         assert is_valid(paths[b, :n].tolist())
     assert np.allclose(marg, expected_marg.numpy(), atol=1e-4)
+

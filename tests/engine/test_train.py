@@ -73,6 +73,43 @@ def test_segment_trainer_resumes_from_its_checkpoint(tmp_path, monkeypatch, caps
     assert [h["step"] for h in history] == [2, 4]
 
 
+@pytest.mark.skipif(not PD.is_file(), reason=f"{PD} not found")
+def test_segment_trainer_distils_a_teacher(tmp_path, monkeypatch):
+    import numpy as np
+    import torch
+
+    from engine.segment.model import load
+
+    monkeypatch.setattr(train_segment, "CHECKPOINTS", tmp_path)
+    common = ["--limit-sentences", "40", "--hidden", "16", "--char-dim", "8", "--bigram-dim", "8",
+              "--dilations", "1", "--batch-chars", "800", "--epochs", "1", "--no-progress", "--dev-tail"]
+    assert train_segment.main(["--run", "teacher", "--max-steps", "3"] + common) == 0
+    teacher_dir = tmp_path / "teacher/best"
+
+    sentences = train_segment.read_corpus(PD)[:3]
+    examples = [train_segment.Example(s) for s in sentences]
+    teacher = train_segment.Teacher([teacher_dir, teacher_dir], examples)
+    # two copies of one model average to that model
+    em, lengths = load(teacher_dir, precision="fp32").emissions([e.text for e in examples])
+    for row, n, stored in zip(em, lengths, teacher.emissions):
+        assert np.allclose(row[:n], stored.astype(np.float32), atol=1e-2)
+
+    featuriser = load(teacher_dir).featuriser
+    *_, mask, tags = train_segment.tensors_for(featuriser, examples, 0.0, np.random.default_rng(0))
+    gold_u, gold_p = teacher.targets([0, 1, 2], tags, mask, 0.0)
+    assert torch.equal(gold_u.argmax(2)[mask], tags[mask])
+    soft_u, soft_p = teacher.targets([0, 1, 2], tags, mask, 1.0)
+    assert torch.allclose(soft_u.sum(2)[mask], torch.ones(int(mask.sum())), atol=1e-4)
+    assert torch.allclose(soft_p[:, 1:].sum((2, 3))[mask[:, 1:]], torch.ones(int(mask[:, 1:].sum())), atol=1e-4)
+    assert not torch.allclose(soft_u, gold_u)   # an untrained teacher is far from one-hot
+
+    assert train_segment.main(["--run", "student", "--max-steps", "2", "--teachers", str(teacher_dir),
+                               "--distil", "0.7"] + common) == 0
+    history = [json.loads(line) for line in (tmp_path / "student/history.jsonl").read_text().splitlines()]
+    assert history[-1]["teachers"] == str(teacher_dir) and history[-1]["distil"] == 0.7
+    assert np.isfinite(history[-1]["train_loss_per_char"])
+
+
 def test_ocr_trainer_resumes_and_starts_from_other_weights(tmp_path, monkeypatch, capsys):
     from engine.ocr import synth
     from engine.train import ocr as train_ocr
