@@ -104,6 +104,8 @@ class Tagger(nn.Module):
                                     for d in config.dilations)
         self.out = nn.Linear(config.hidden, NUM_TAGS)
         self.crf = CRF()
+        self.folded_input: torch.Tensor | None = None       # see fold_input_layer
+        self.folded_offsets: torch.Tensor | None = None
 
     def emissions(self, chars: torch.Tensor, bigrams: torch.Tensor, types: torch.Tensor,
                   mask: torch.Tensor) -> torch.Tensor:
@@ -113,14 +115,40 @@ class Tagger(nn.Module):
         character t has bigrams t (left) and t+1 (right) —, types (B, T) long,
         mask (B, T) bool → (B, T, 4) float.
         """
-        bi = self.bigram_emb(bigrams)
-        x = torch.cat([self.char_emb(chars), bi[:, :-1], bi[:, 1:], self.type_emb(types)], dim=2)
-        x = torch.relu(self.proj(self.input_dropout(x)))
+        if self.folded_input is not None and not self.training:
+            ids = torch.stack([chars, bigrams[:, :-1], bigrams[:, 1:], types], dim=2) + self.folded_offsets
+            x = nn.functional.embedding_bag(ids.view(-1, 4), self.folded_input, mode="sum")
+            x = x.view(*chars.shape, -1).relu_()
+        else:
+            bi = self.bigram_emb(bigrams)
+            x = torch.cat([self.char_emb(chars), bi[:, :-1], bi[:, 1:], self.type_emb(types)], dim=2)
+            x = torch.relu(self.proj(self.input_dropout(x)))
         maskf = mask.unsqueeze(1).to(x.dtype)
-        x = x.transpose(1, 2) * maskf                      # (B, H, T)
+        x = (x.transpose(1, 2) * maskf).contiguous()       # (B, H, T)
         for block in self.blocks:
             x = block(x, maskf)
         return self.out(x.transpose(1, 2)).float()
+
+    @torch.no_grad()
+    def fold_input_layer(self, dtype: torch.dtype = torch.float32) -> None:
+        """For inference: fold the input projection into the embedding tables.
+
+        ``proj(cat(char, left bigram, right bigram, type))`` is a sum of four per-id vectors, one per
+        slice of ``proj``'s weight, so each table is multiplied by its slice once here and the input
+        layer becomes a single gather-and-sum (``embedding_bag``): no 264-wide concatenation and no
+        matrix product per character, about a quarter of the emission time.  Computed in float32 and
+        stored as ``dtype``.  Used in eval mode only; training and ``state_dict`` are unaffected.
+        """
+        weight, bias = self.proj.weight.float(), self.proj.bias.float()
+        tables, start = [], 0
+        for emb in (self.char_emb, self.bigram_emb, self.bigram_emb, self.type_emb):
+            width = emb.embedding_dim
+            tables.append(emb.weight.float() @ weight[:, start:start + width].T)
+            start += width
+        tables[-1] = tables[-1] + bias                 # every position has exactly one type id
+        sizes = torch.tensor([0] + [len(t) for t in tables[:-1]], device=weight.device)
+        self.folded_offsets = sizes.cumsum(0)
+        self.folded_input = torch.cat(tables).to(dtype)
 
     def crf_parameters(self) -> list[nn.Parameter]:
         return list(self.crf.parameters())
@@ -298,6 +326,7 @@ def build_segmenter(config: dict, chars: list[str], bigrams: list[str], state_di
     tagger.to(device)
     if precision == "auto":
         precision = os.environ.get("MOWEN_SEGMENT_PRECISION", "bf16" if bf16_is_fast(device) else "fp32")
+    tagger.fold_input_layer(torch.bfloat16 if precision == "bf16" else torch.float32)
     if precision == "bf16":
         for module in (tagger.char_emb, tagger.bigram_emb, tagger.type_emb, tagger.proj, tagger.blocks, tagger.out):
             module.to(torch.bfloat16)

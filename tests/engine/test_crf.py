@@ -207,3 +207,33 @@ def test_numpy_decoding_matches_torch(seed):
         assert is_valid(paths[b, :n].tolist())
     assert np.allclose(marg, expected_marg.numpy(), atol=1e-4)
 
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 30), min_size=1, max_size=6),
+       scale=st.floats(0.1, 20.0), restrict=st.booleans())
+def test_numpy_viterbi_matches_the_generic_torch_viterbi(seed, lengths, scale, restrict):
+    """The numpy decoder only compares each tag's two legal predecessors; the torch one scores all 16 moves."""
+    import numpy as np
+
+    from engine.segment.crf import apply_allowed, numpy_scores, viterbi_np
+
+    generator = torch.Generator().manual_seed(seed)
+    crf = CRF()
+    with torch.no_grad():
+        crf.transitions.copy_(torch.randn(4, 4, generator=generator) * scale)
+        crf.start.copy_(torch.randn(4, generator=generator) * scale)
+        crf.end.copy_(torch.randn(4, generator=generator) * scale)
+    width = max(lengths)
+    emissions = torch.randn(len(lengths), width, 4, generator=generator) * scale
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    allowed = None
+    if restrict:
+        allowed = torch.ones(len(lengths), width, 4, dtype=torch.bool)
+        for b, n in enumerate(lengths):
+            if n >= 3:      # a forced three-character word in the middle or at the end
+                at = n - 3 if b % 2 else n // 3
+                allowed[b, at:at + 3] = torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=torch.bool)
+    expected = crf.viterbi(emissions, mask, allowed)
+    paths = viterbi_np(apply_allowed(emissions, allowed).numpy(), np.array(lengths), numpy_scores(crf))
+    for b, n in enumerate(lengths):
+        assert paths[b, :n].tolist() == expected[b, :n].tolist()

@@ -249,6 +249,33 @@ def test_cli_reports_a_missing_model(tmp_path):
 
 # -- the shipped model ------------------------------------------------------------------------
 
+def test_folded_input_layer_gives_the_same_emissions(tiny_dir):
+    """load() folds the input projection into the embedding tables; the emissions must not change."""
+    import torch
+
+    from engine.segment.model import load
+
+    folded = load(tiny_dir, precision="fp32")
+    assert folded.tagger.folded_input is not None
+    texts = ["迈向充满希望的新世纪", "他来了，2023年增长3.5%", "x"]
+    with_fold, lengths = folded.emissions(texts)
+    folded.tagger.folded_input = None                    # back to concatenation + projection
+    without, _ = folded.emissions(texts)
+    for row_a, row_b, n in zip(with_fold, without, lengths):
+        assert np.allclose(row_a[:n], row_b[:n], atol=1e-5)
+    # a model in training mode never uses the folded tables (they would go stale)
+    tagger = load(tiny_dir, precision="fp32").tagger.train()
+    chars, bigrams, types, mask = folded.featuriser.batch(texts)
+    torch.manual_seed(0)
+    tagger.input_dropout.p = 0.0
+    for block in tagger.blocks:
+        block.dropout.p = 0.0
+    with torch.no_grad():
+        tagger.folded_input.zero_()
+        trained = tagger.emissions(*(torch.from_numpy(a) for a in (chars, bigrams, types, mask))).numpy()
+    assert np.allclose(trained[0, :lengths[0]], without[0, :lengths[0]], atol=1e-5)
+
+
 def test_shipped_model_segments_sensibly():
     model = shipped_or_skip()
     from engine.segment.api import segment
