@@ -155,34 +155,49 @@ def test_unary_restrictions_match_brute_force():
     assert torch.allclose(crf.marginals(emissions, mask, allowed)[0], bf_marg, atol=1e-5)
 
 
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 12), min_size=1, max_size=5),
-       scale=st.floats(0.1, 20.0), restrict=st.booleans())
-def test_constrained_decoding_never_emits_an_illegal_sequence(seed, lengths, scale, restrict):
+def scaled_random_problem(seed: int, lengths: list[int], scale: float):
+    """A constrained CRF whose random scores (often preferring illegal moves, which makes the constraints do real
+    work) and emissions are all of size ``scale``; with the mask for sentences of ``lengths``."""
     generator = torch.Generator().manual_seed(seed)
     crf = CRF()
     with torch.no_grad():
-        # transitions that *prefer* illegal moves, to make the constraint do real work
         crf.transitions.copy_(torch.randn(4, 4, generator=generator) * scale)
         crf.start.copy_(torch.randn(4, generator=generator) * scale)
         crf.end.copy_(torch.randn(4, generator=generator) * scale)
     width = max(lengths)
     emissions = torch.randn(len(lengths), width, 4, generator=generator) * scale
     mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    return crf, emissions, mask
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 30), min_size=1, max_size=6),
+       scale=st.floats(0.1, 20.0), restrict=st.booleans())
+def test_constrained_decoding_never_emits_an_illegal_sequence(seed, lengths, scale, restrict):
+    """Both decoders: the torch one scores all 16 moves, the numpy one only each tag's two legal predecessors."""
+    import numpy as np
+
+    from engine.segment.crf import apply_allowed, numpy_scores, viterbi_np
+
+    crf, emissions, mask = scaled_random_problem(seed, lengths, scale)
+    width = max(lengths)
     allowed = None
     if restrict:
-        # a forced two-character word at the start of every sentence long enough
+        # a forced three-character word in the middle or at the end of every sentence long enough
         allowed = torch.ones(len(lengths), width, 4, dtype=torch.bool)
         for b, n in enumerate(lengths):
-            if n >= 2:
-                allowed[b, 0] = torch.tensor([True, False, False, False])
-                allowed[b, 1] = torch.tensor([False, False, True, False])
+            if n >= 3:
+                at = n - 3 if b % 2 else (n - 3) // 2
+                allowed[b, at:at + 3] = torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=torch.bool)
     paths = crf.viterbi(emissions, mask, allowed)
+    np_paths = viterbi_np(apply_allowed(emissions, allowed).numpy(), np.array(lengths), numpy_scores(crf))
     for b, n in enumerate(lengths):
         path = paths[b, :n].tolist()
         assert is_valid(path), "".join(TAGS[t] for t in path)
-        if restrict and n >= 2:
-            assert tags_to_spans(path)[0] == (0, 2)
+        assert np_paths[b, :n].tolist() == path
+        if restrict and n >= 3:
+            at = n - 3 if b % 2 else (n - 3) // 2
+            assert (at, at + 3) in tags_to_spans(path)
 
 
 @pytest.mark.parametrize("seed", [0, 5])
@@ -207,33 +222,3 @@ def test_numpy_decoding_matches_torch(seed):
         assert is_valid(paths[b, :n].tolist())
     assert np.allclose(marg, expected_marg.numpy(), atol=1e-4)
 
-
-@settings(max_examples=80, deadline=None)
-@given(seed=st.integers(0, 10_000), lengths=st.lists(st.integers(1, 30), min_size=1, max_size=6),
-       scale=st.floats(0.1, 20.0), restrict=st.booleans())
-def test_numpy_viterbi_matches_the_generic_torch_viterbi(seed, lengths, scale, restrict):
-    """The numpy decoder only compares each tag's two legal predecessors; the torch one scores all 16 moves."""
-    import numpy as np
-
-    from engine.segment.crf import apply_allowed, numpy_scores, viterbi_np
-
-    generator = torch.Generator().manual_seed(seed)
-    crf = CRF()
-    with torch.no_grad():
-        crf.transitions.copy_(torch.randn(4, 4, generator=generator) * scale)
-        crf.start.copy_(torch.randn(4, generator=generator) * scale)
-        crf.end.copy_(torch.randn(4, generator=generator) * scale)
-    width = max(lengths)
-    emissions = torch.randn(len(lengths), width, 4, generator=generator) * scale
-    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
-    allowed = None
-    if restrict:
-        allowed = torch.ones(len(lengths), width, 4, dtype=torch.bool)
-        for b, n in enumerate(lengths):
-            if n >= 3:      # a forced three-character word in the middle or at the end
-                at = n - 3 if b % 2 else n // 3
-                allowed[b, at:at + 3] = torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=torch.bool)
-    expected = crf.viterbi(emissions, mask, allowed)
-    paths = viterbi_np(apply_allowed(emissions, allowed).numpy(), np.array(lengths), numpy_scores(crf))
-    for b, n in enumerate(lengths):
-        assert paths[b, :n].tolist() == expected[b, :n].tolist()
