@@ -53,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--init-embeddings", type=Path, metavar="CHECKPOINT",
                    help="start the BERT's character embeddings from a trained CNN checkpoint (same vocabulary and "
                         "width): the baseline has already learnt which characters pair up, a head start on one CPU core")
+    p.add_argument("--init", type=Path, metavar="MODEL_DIR",
+                   help="start a new run from an exported model folder of the same kind (its width, depth and "
+                        "weights; vocabulary must match): a warm restart with a fresh learning-rate schedule")
     p.add_argument("--export", type=Path, help="model folder to write at the end")
     p.add_argument("--export-only", action="store_true", help="write --export from the checkpoint and stop")
     p.add_argument("--no-resume", action="store_true")
@@ -73,6 +76,7 @@ def main(argv=None) -> int:
     name = args.name or f"couplet-{args.model}"
     ckpt_path = ROOT / "checkpoints" / "couplet" / f"{name}.pt"
     log_path = ROOT / "checkpoints" / "couplet" / f"{name}.metrics.jsonl"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     seed_everything(args.seed)
 
     train, dev = load_splits()
@@ -88,10 +92,24 @@ def main(argv=None) -> int:
                   "heads": args.heads, "max_len": 30, "max_positions": 64, "dropout": 0.1,
                   "lr": args.lr or defaults[2], "steps": args.steps, "batch_size": args.batch_size,
                   "modern_repeat": args.modern_repeat, "seed": args.seed}
+    donor = None
+    if state is None and args.init is not None:
+        from engine.couplet.model import load_bert, load_cnn
+
+        donor = {"bert": load_bert, "cnn": load_cnn}[config["kind"]](args.init)
+        if donor.vocab != vocab:
+            raise SystemExit(f"{args.init}: vocabulary differs from the training data's, cannot start from it")
+        for key in ("dim", "layers", "heads", "max_len", "max_positions"):
+            if key in donor.config:
+                config[key] = donor.config[key]
+        config["init"] = args.init.name
     if args.dropout is not None:
         config["dropout"] = args.dropout
     index = {t: i for i, t in enumerate(vocab)}
     net = build_net(config)
+    if donor is not None:
+        net.load_state_dict(donor.net.state_dict())
+        print(f"weights initialised from {args.init}", file=sys.stderr)
     total_steps = config["steps"]
     optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"], weight_decay=0.01)
 
