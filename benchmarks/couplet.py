@@ -152,7 +152,9 @@ def table(columns: dict[str, dict]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="*", help="couplet model names (default: every shipped couplet model)")
+    parser.add_argument("--models", nargs="*",
+                        help="couplet model names or BERT model folders, e.g. a new run's export before it is shipped "
+                             "(default: every shipped couplet model)")
     parser.add_argument("--limit", type=int, default=600, help="dev pairs (half poetry, half modern)")
     parser.add_argument("--n", type=int, default=5, help="sampled candidates per line for distinct-1/2 (0: skip)")
     parser.add_argument("--refine", type=int, nargs="*", default=None,
@@ -176,7 +178,13 @@ def main(argv=None) -> int:
     names = args.models or [e.name for e in list_models("couplet")]
     columns = {}
     for name in names:
-        model = load_model(name)
+        if Path(name).is_dir():
+            from engine.couplet.model import load_bert
+
+            model = load_bert(Path(name))
+            name = f"{Path(name).name} ({name})"
+        else:
+            model = load_model(name)
         variants = [None]
         if args.refine is not None and getattr(model, "conditional", False):
             variants = args.refine
