@@ -207,8 +207,8 @@ def numpy_scores(crf: CRF) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # follow E or S, M and E follow B or M.  Comparing those two candidates per tag, on (batch,)
 # rows, is 3-18× faster per time step than the generic (batch, 4, 4) max/argmax, and the
 # illegal moves are not even considered.
-_FIRST = np.array([2, 0, 0, 2], dtype=np.int8)      # E, B, B, E: the first candidate of B, M, E, S
-_SECOND = np.array([3, 1, 1, 3], dtype=np.int8)     # S, M, M, S
+_FIRST = np.array([2, 0, 0, 2])      # E, B, B, E: the first candidate of B, M, E, S
+_SECOND = np.array([3, 1, 1, 3])     # S, M, M, S
 
 
 def viterbi_np(emissions: np.ndarray, lengths: np.ndarray, scores) -> np.ndarray:
@@ -216,20 +216,18 @@ def viterbi_np(emissions: np.ndarray, lengths: np.ndarray, scores) -> np.ndarray
     trans, start, end = scores
     batch, length, _ = emissions.shape
     em = np.ascontiguousarray(emissions.transpose(1, 2, 0))          # (T, 4, B): rows per tag
-    first = _FIRST.astype(np.int64)
-    second = _SECOND.astype(np.int64)
-    t_first = trans[first, np.arange(4)][:, None]                     # (4, 1) score of first → tag
-    t_second = trans[second, np.arange(4)][:, None]
+    t_first = trans[_FIRST, np.arange(4)][:, None]                    # (4, 1) score of first → tag
+    t_second = trans[_SECOND, np.arange(4)][:, None]
     alpha = start[:, None] + em[0]                                    # (4, B)
     took_first = np.zeros((length, 4, batch), dtype=bool)
     for t in range(1, length):
-        x = alpha[first] + t_first
-        y = alpha[second] + t_second
+        x = alpha[_FIRST] + t_first
+        y = alpha[_SECOND] + t_second
         took_first[t] = x >= y
         step = np.maximum(x, y)
         step += em[t]
         alpha = np.where(t < lengths, step, alpha)                   # frozen under padding
-    tag = (alpha + end[:, None]).argmax(axis=0).astype(np.int8)
+    tag = (alpha + end[:, None]).argmax(axis=0)
     path = np.empty((batch, length), dtype=np.int8)
     path[:, length - 1] = tag
     rows = np.arange(batch)

@@ -93,9 +93,9 @@ class Example:
         self.tags = [TAGS.index(t) for t in words_to_tags(words)]
 
 
-def make_batches(examples: list[Example], batch_chars: int, rng: random.Random) -> list[list[int]]:
-    """Index batches of similar length (≈ batch_chars characters each), in shuffled order."""
-    order = sorted(range(len(examples)), key=lambda i: (len(examples[i].text), rng.random()))
+def pack_by_length(order: list[int], examples: list[Example], batch_chars: int) -> list[list[int]]:
+    """Cut ``order`` (indices sorted by text length) into consecutive batches whose padded size
+    (longest text × count) stays within ``batch_chars``; a text longer than that gets a batch of its own."""
     batches, current, width = [], [], 0
     for i in order:
         n = len(examples[i].text)
@@ -106,6 +106,13 @@ def make_batches(examples: list[Example], batch_chars: int, rng: random.Random) 
         width = max(width, n)
     if current:
         batches.append(current)
+    return batches
+
+
+def make_batches(examples: list[Example], batch_chars: int, rng: random.Random) -> list[list[int]]:
+    """Index batches of similar length (≈ batch_chars characters each), in shuffled order."""
+    order = sorted(range(len(examples)), key=lambda i: (len(examples[i].text), rng.random()))
+    batches = pack_by_length(order, examples, batch_chars)
     rng.shuffle(batches)
     return batches
 
@@ -153,9 +160,7 @@ class Teacher:
                 getattr(self.crf, name).copy_(torch.stack([getattr(m.tagger.crf, name) for m in models]).mean(0))
         self.emissions: list = [None] * len(examples)
         order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
-        step = max(1, batch_chars // max(1, len(examples[order[-1]].text))) if order else 1
-        for start in range(0, len(order), step):
-            chunk = order[start:start + step]
+        for chunk in pack_by_length(order, examples, batch_chars):
             texts = [examples[i].text for i in chunk]
             total = None
             for m in models:
@@ -188,19 +193,11 @@ def evaluate(segmenter, examples: list[Example], known_words: set, batch_chars: 
     segmenter.tagger.eval()
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
     gold, pred = [], []
-    i = 0
-    while i < len(order):
-        j = i
-        width = 0
-        while j < len(order) and max(width, len(examples[order[j]].text)) * (j - i + 1) <= batch_chars:
-            width = max(width, len(examples[order[j]].text))
-            j += 1
-        j = max(j, i + 1)
-        chunk = [examples[k] for k in order[i:j]]
+    for batch in pack_by_length(order, examples, batch_chars):
+        chunk = [examples[k] for k in batch]
         for e, (tags, _) in zip(chunk, segmenter.tag([e.text for e in chunk])):
             gold.append(tags_to_spans(e.tags))
             pred.append(tags_to_spans(tags.tolist()))
-        i = j
     p, r, f = span_f1(gold, pred)
     texts = [examples[k].text for k in order]
     oov = [{(a, b) for a, b in g if t[a:b] not in known_words} for g, t in zip(gold, texts)]
