@@ -253,6 +253,7 @@ def test_cli_module_does_not_import_torch():
 
 # ---------------------------------------------------------------------------- real data (skipped without it)
 
+@pytest.mark.needs_shared("couplet")
 def test_modern_corpus_cleans_to_aligned_pairs_and_splits_by_upper_line(shared_data):
     from engine.couplet.data import is_cjk, is_punct, read_modern, split_pairs
 

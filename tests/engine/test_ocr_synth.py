@@ -7,8 +7,7 @@ from engine.ocr import synth
 
 FACE = synth.default_face()
 needs_font = pytest.mark.skipif(FACE is None, reason="no CJK training font installed")
-needs_data = pytest.mark.skipif(not (synth.DATA_DIR / "cws/pd199801/pd199801_seg.utf8").is_file(),
-                                reason=f"corpora not found under {synth.DATA_DIR}")
+needs_data = pytest.mark.needs_shared("cws/pd199801/pd199801_seg.utf8", "charset")
 
 
 def test_normalise_text():

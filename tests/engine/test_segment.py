@@ -285,11 +285,10 @@ def test_shipped_model_segments_sensibly():
     assert "GPU" in words and "３．５％" in words and words[0] in ("2023年", "2023")
 
 
-def test_shipped_model_dev_sample_f1():
+@pytest.mark.needs_shared("cws/pd199801/pd199801_seg.utf8")
+def test_shipped_model_dev_sample_f1(shared_data):
     """Dev sentences (every 20th, never trained on): F1 well above a dictionary baseline."""
-    data = Path("/work/shared/data/cws/pd199801/pd199801_seg.utf8")
-    if not data.is_file():
-        pytest.skip(f"{data} is absent")
+    data = shared_data / "cws/pd199801/pd199801_seg.utf8"
     model = shipped_or_skip()
     from engine.segment.api import segment
     from engine.segment.bmes import span_f1

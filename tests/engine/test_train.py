@@ -55,7 +55,7 @@ def test_dev_scores_count_recall_of_unseen_words():
     assert scores["oov_recall"] == 0.0 and scores["recall"] == pytest.approx(1 / 3)
 
 
-@pytest.mark.skipif(not PD.is_file(), reason=f"{PD} not found")
+@pytest.mark.needs_shared("cws/pd199801/pd199801_seg.utf8")
 def test_segment_trainer_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(train_segment, "CHECKPOINTS", tmp_path)
     common = ["--run", "tiny", "--limit-sentences", "60", "--hidden", "16", "--char-dim", "8", "--bigram-dim", "8",
@@ -73,7 +73,7 @@ def test_segment_trainer_resumes_from_its_checkpoint(tmp_path, monkeypatch, caps
     assert [h["step"] for h in history] == [2, 4]
 
 
-@pytest.mark.skipif(not PD.is_file(), reason=f"{PD} not found")
+@pytest.mark.needs_shared("cws/pd199801/pd199801_seg.utf8")
 def test_segment_trainer_distils_a_teacher(tmp_path, monkeypatch):
     import numpy as np
     import torch
@@ -110,6 +110,7 @@ def test_segment_trainer_distils_a_teacher(tmp_path, monkeypatch):
     assert np.isfinite(history[-1]["train_loss_per_char"])
 
 
+@pytest.mark.needs_shared("charset")
 def test_ocr_trainer_resumes_and_starts_from_other_weights(tmp_path, monkeypatch, capsys):
     from engine.ocr import synth
     from engine.train import ocr as train_ocr
@@ -167,6 +168,7 @@ def test_ocr_training_stream_mixes_in_clean_lines_by_seed():
     assert widths == sorted(widths) and sum(len(b) for b in batches) == len(seeds)
 
 
+@pytest.mark.needs_shared("couplet")
 def test_couplet_trainer_starts_from_a_shipped_model(tmp_path, monkeypatch):
     from engine.couplet.data import DATA_DIR
     from engine.train import couplet as train_couplet
