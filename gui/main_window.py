@@ -280,7 +280,28 @@ class MainWindow(QMainWindow):
         return dialog
 
     # -- closing -----------------------------------------------------------
+    def unsaved_edits(self) -> list[str]:
+        """Names of the pages (any tab) whose edits were not exported."""
+        return [name for widget in self._built.values()
+                for name in getattr(widget, "unsaved_edits", lambda: [])()]
+
+    def ask_to_close(self, pages: list[str]) -> bool:
+        """Close although these pages have unsaved edits?  A modal question (tests answer it
+        by clicking a button of ``QApplication.activeModalWidget()``)."""
+        listed = ", ".join(pages[:5]) + (f" and {len(pages) - 5} more" if len(pages) > 5 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, "Mowen",
+                          f"Edits to {listed} were not exported. Close Mowen and lose them?",
+                          QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("unsaved_edits_question")
+        box.button(QMessageBox.StandardButton.Discard).setText("Close without exporting")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        return box.exec() == QMessageBox.StandardButton.Discard
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        pages = self.unsaved_edits()
+        if pages and not self.ask_to_close(pages):
+            event.ignore()
+            return
         self._save_settings()
         if not self.runner.shutdown(timeout_ms=10000):
             QMessageBox.warning(self, "Mowen", "A job is still stopping; Mowen will close when it ends.")

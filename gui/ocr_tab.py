@@ -160,6 +160,12 @@ class OcrTab(QWidget):
         self.batch_results: list[tuple[str, Any]] = []
         self._shown_boxes: list = []
         self._updating_text = False
+        # Edits belong to their page (keyed by path, or a name per pasted image) until discarded:
+        # switching pages shows them again, Export all writes them, closing asks about unsaved ones.
+        self.edits: dict[str, str] = {}
+        self._unsaved: set[str] = set()
+        self._current_key: str | None = None
+        self._pastes = 0
         self.setAcceptDrops(True)
 
         self.open_button = QPushButton("Open images…")
@@ -176,7 +182,10 @@ class OcrTab(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_all_button = QPushButton("Export all…")
         self.send_button = QPushButton("Send to Segmentation")
-        for b in (self.copy_button, self.export_button, self.export_all_button, self.send_button):
+        self.discard_button = QPushButton("Discard edits")
+        self.discard_button.setToolTip("forget the edits of this page and show the recognised text again")
+        for b in (self.copy_button, self.export_button, self.export_all_button, self.send_button,
+                  self.discard_button):
             b.setEnabled(False)
 
         top = QHBoxLayout()
@@ -184,7 +193,8 @@ class OcrTab(QWidget):
                   self.preprocessed_check):
             top.addWidget(w)
         top.addStretch(1)
-        for w in (self.copy_button, self.export_button, self.export_all_button, self.send_button):
+        for w in (self.discard_button, self.copy_button, self.export_button, self.export_all_button,
+                  self.send_button):
             top.addWidget(w)
 
         self.view = ImageView()
@@ -228,6 +238,7 @@ class OcrTab(QWidget):
         self.export_button.clicked.connect(self._on_export_button_clicked)
         self.export_all_button.clicked.connect(self._on_export_all_button_clicked)
         self.send_button.clicked.connect(self._on_send_button_clicked)
+        self.discard_button.clicked.connect(self.discard_edits)
         self.preprocessed_check.toggled.connect(self._redraw)
         self.view.box_clicked.connect(self._on_view_box_clicked)
         self.text_edit.cursorPositionChanged.connect(self._on_text_edit_cursor_position_changed)
@@ -256,6 +267,21 @@ class OcrTab(QWidget):
     def text(self) -> str:
         return self.text_edit.toPlainText()
 
+    def unsaved_edits(self) -> list[str]:
+        """Names of the pages whose edits were not exported since they were made."""
+        return sorted(Path(key).name if not key.startswith("<") else key for key in self._unsaved)
+
+    def discard_edits(self) -> None:
+        """The current page shows its recognised text again."""
+        key = self._current_key
+        if key is None:
+            return
+        self.edits.pop(key, None)
+        self._unsaved.discard(key)
+        self._show_result(self.page.result if self.page is not None else None)
+        self._mark_batch_row(key)
+        self.show_message("Edits discarded.")
+
     # ------------------------------------------------------------------ inputs
     def open_paths(self, paths) -> bool:
         """Read one image (shown with its boxes) or many (batch list). False if busy or nothing to read."""
@@ -282,7 +308,8 @@ class OcrTab(QWidget):
         if self.busy:
             self.show_message("Busy: wait for the current image or press Cancel.")
             return False
-        return self._start_single(rgb, name)
+        self._pastes += 1
+        return self._start_single(rgb, name, key=f"<{name} {self._pastes}>")
 
     def paste_image(self) -> bool:
         """Ctrl+V / the Paste button: an image on the clipboard, or image files copied in a file manager."""
@@ -298,8 +325,9 @@ class OcrTab(QWidget):
         self.show_message("The clipboard holds no image.", error=True)
         return False
 
-    def _start_single(self, source, name: str) -> bool:
+    def _start_single(self, source, name: str, key: str | None = None) -> bool:
         self._single_name = name
+        self._single_key = key if key is not None else str(source)
         self.show_message(f"Reading {name}…")
         self._set_busy(True)
         self.runner.start(self._ocr, source, self.lm_check.isChecked(), owner=self,
@@ -346,6 +374,7 @@ class OcrTab(QWidget):
     # ------------------------------------------------------------------ job callbacks
     def _on_single_returned(self, page) -> None:
         self.page = page
+        self._current_key = self._single_key
         self._show_result(page.result)
         self._redraw()
         warnings = "; ".join(page.result.warnings)
@@ -359,15 +388,26 @@ class OcrTab(QWidget):
             return
         path, outcome = report.partial
         self.batch_results.append((path, outcome))
+        item = QListWidgetItem()
         if isinstance(outcome, str):
-            item = QListWidgetItem(f"✗ {Path(path).name}: {outcome}")
             item.setForeground(QColor(192, 57, 43))
-        else:
-            first = outcome.text.split("\n", 1)[0][:30]
-            item = QListWidgetItem(f"✓ {Path(path).name}: {len(outcome.lines)} lines  {first}")
         item.setData(Qt.ItemDataRole.UserRole, len(self.batch_results) - 1)
         self.batch_list.addItem(item)
+        self._mark_batch_row(path)
         self.export_all_button.setEnabled(True)
+
+    def _mark_batch_row(self, key: str) -> None:
+        """A batch row's label: status, name, first line; ✎ while the page has edits."""
+        for row, (path, outcome) in enumerate(self.batch_results):
+            if path != key or row >= self.batch_list.count():
+                continue
+            mark = "✎ " if path in self.edits else ""
+            if isinstance(outcome, str):
+                label = f"✗ {mark}{Path(path).name}: {outcome}"
+            else:
+                first = self.edits.get(path, outcome.text).split("\n", 1)[0][:30]
+                label = f"✓ {mark}{Path(path).name}: {len(outcome.lines)} lines  {first}"
+            self.batch_list.item(row).setText(label)
 
     def _on_batch_returned(self, results) -> None:
         failed = sum(1 for _, o in results if isinstance(o, str))
@@ -384,23 +424,29 @@ class OcrTab(QWidget):
 
     # ------------------------------------------------------------------ display
     def _show_result(self, result) -> None:
-        """Text one line per box, low-confidence characters highlighted."""
+        """The current page's edited text if it has one, else one line per box with
+        low-confidence characters highlighted."""
         self._updating_text = True
         self.text_edit.clear()
-        cursor = QTextCursor(self.text_edit.document())
-        normal = QTextCharFormat()
-        low = QTextCharFormat()
-        low.setBackground(QColor(255, 220, 120))
-        low.setToolTip("low confidence")
-        for i, line in enumerate(result.lines):
-            if i:
-                cursor.insertText("\n", normal)
-            for ch, conf in zip(line.text, line.confidences or [1.0] * len(line.text)):
-                cursor.insertText(ch, low if conf < LOW_CONFIDENCE else normal)
+        edited = self.edits.get(self._current_key) if self._current_key is not None else None
+        if edited is not None:
+            self.text_edit.setPlainText(edited)
+        elif result is not None:
+            cursor = QTextCursor(self.text_edit.document())
+            normal = QTextCharFormat()
+            low = QTextCharFormat()
+            low.setBackground(QColor(255, 220, 120))
+            low.setToolTip("low confidence")
+            for i, line in enumerate(result.lines):
+                if i:
+                    cursor.insertText("\n", normal)
+                for ch, conf in zip(line.text, line.confidences or [1.0] * len(line.text)):
+                    cursor.insertText(ch, low if conf < LOW_CONFIDENCE else normal)
         self._updating_text = False
-        has_text = bool(result.lines)
+        has_text = bool(self.text().strip())
         for b in (self.copy_button, self.export_button, self.send_button):
             b.setEnabled(has_text)
+        self.discard_button.setEnabled(edited is not None)
 
     def low_confidence_positions(self) -> list[int]:
         """Character positions in the editor drawn as low-confidence (for tests and tooling)."""
@@ -434,10 +480,11 @@ class OcrTab(QWidget):
 
     def _show_batch_entry(self, index: int) -> None:
         path, outcome = self.batch_results[index]
+        self._current_key = path
         if isinstance(outcome, str):
             self.page = None
             self.view.clear()
-            self.text_edit.clear()
+            self._show_result(None)
             self.show_message(f"{Path(path).name}: {outcome}", error=True)
             return
         from engine.ocr.result import OcrPage
@@ -471,11 +518,18 @@ class OcrTab(QWidget):
             self.view.select_box(index)
 
     def _on_text_edit_text_changed(self) -> None:
-        if not self._updating_text:
-            has_text = bool(self.text().strip())
-            self.copy_button.setEnabled(has_text)
-            self.export_button.setEnabled(has_text)
-            self.send_button.setEnabled(has_text)
+        if self._updating_text:
+            return
+        has_text = bool(self.text().strip())
+        self.copy_button.setEnabled(has_text)
+        self.export_button.setEnabled(has_text)
+        self.send_button.setEnabled(has_text)
+        key = self._current_key
+        if key is not None:
+            self.edits[key] = self.text()
+            self._unsaved.add(key)
+            self.discard_button.setEnabled(True)
+            self._mark_batch_row(key)
 
     def _on_batch_list_current_row_changed(self, row: int) -> None:
         if 0 <= row < len(self.batch_results):
@@ -502,26 +556,34 @@ class OcrTab(QWidget):
         except OSError as exc:
             self.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
             return False
+        self._unsaved.discard(self._current_key)
         self.show_message(f"Saved {path}")
         return True
 
     def export_all(self, path) -> bool:
-        """Every batch result: .json (list of objects) or .txt (one section per file)."""
+        """Every batch result, with the user's edits: .json (list of objects) or .txt (one section per file)."""
         from engine.registry import atomic_write_text
 
         path = Path(path)
         if path.suffix.lower() == ".json":
             records = []
             for source, outcome in self.batch_results:
+                record = {"path": source}
                 if isinstance(outcome, str):
-                    records.append({"path": source, "error": outcome})
+                    record["error"] = outcome
                 else:
-                    records.append({"path": source, **outcome.to_json()})
+                    record.update(outcome.to_json())
+                if source in self.edits:
+                    record.update(text=self.edits[source], edited=True)
+                records.append(record)
             text = json.dumps(records, ensure_ascii=False, indent=2) + "\n"
         else:
             parts = []
             for source, outcome in self.batch_results:
-                body = f"[error] {outcome}" if isinstance(outcome, str) else outcome.text
+                if source in self.edits:
+                    body = self.edits[source]
+                else:
+                    body = f"[error] {outcome}" if isinstance(outcome, str) else outcome.text
                 parts.append(f"==> {source} <==\n{body}\n")
             text = "\n".join(parts)
         try:
@@ -529,6 +591,7 @@ class OcrTab(QWidget):
         except OSError as exc:
             self.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
             return False
+        self._unsaved.difference_update(source for source, _ in self.batch_results)
         self.show_message(f"Saved {len(self.batch_results)} results to {path}")
         return True
 

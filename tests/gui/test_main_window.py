@@ -181,3 +181,43 @@ def test_desktop_entry_is_valid(tmp_path):
         pytest.skip("desktop-file-validate is not installed")
     out = subprocess.run([validator, str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+class EditedTab(FakeTab):
+    def unsaved_edits(self):
+        return ["page.png"]
+
+
+def _answer_question(qtbot, button):
+    """Click ``button`` of the modal question once it is up."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    asked = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        asked.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, answer)
+    return asked
+
+
+def test_closing_with_unsaved_edits_asks_first(qtbot, runner):
+    from PySide6.QtWidgets import QMessageBox
+
+    factories = fake_factories()
+    factories["OcrTab"] = lambda runner: EditedTab(runner)
+    win = MainWindow(runner=runner, tab_factories=factories)
+    qtbot.addWidget(win)
+    win.tabs.setCurrentIndex(0)
+    win.show()
+    asked = _answer_question(qtbot, QMessageBox.StandardButton.Cancel)
+    assert not win.close() and win.isVisible()
+    assert asked and "page.png" in asked[0]
+    asked = _answer_question(qtbot, QMessageBox.StandardButton.Discard)
+    assert win.close() and not win.isVisible()

@@ -241,3 +241,35 @@ def test_real_model_reads_a_clean_line(qtbot, runner, tmp_path):
     tab.open_paths([path])
     qtbot.waitUntil(lambda: not tab.busy, timeout=60000)
     assert tab.text() == text
+
+
+@needs_font
+def test_edits_stay_with_their_page_through_switching_export_and_discard(qtbot, tab, page_path, tmp_path):
+    second = tmp_path / "second.png"
+    second.write_bytes(page_path.read_bytes())
+    tab.open_paths([page_path, second])
+    _wait(qtbot, tab)
+    tab.batch_list.setCurrentRow(0)
+    tab.text_edit.moveCursor(tab.text_edit.textCursor().MoveOperation.End)
+    qtbot.keyClicks(tab.text_edit, "ok")  # QtTest types ASCII only
+    edited = "今天天气很好\n我们去公园\n第三行ok"
+    assert tab.text() == edited and tab.unsaved_edits() == ["page.png"]
+    assert tab.batch_list.item(0).text().startswith("✓ ✎ page.png")
+    tab.batch_list.setCurrentRow(1)
+    assert tab.text() == "今天天气很好\n我们去公园\n第三行" and not tab.discard_button.isEnabled()
+    tab.batch_list.setCurrentRow(0)
+    assert tab.text() == edited and tab.discard_button.isEnabled()
+
+    assert tab.export_all(tmp_path / "all.txt")
+    assert "第三行ok" in (tmp_path / "all.txt").read_text(encoding="utf-8")
+    assert tab.export_all(tmp_path / "all.json")
+    records = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    assert records[0]["text"] == edited and records[0]["edited"] and "edited" not in records[1]
+    assert tab.unsaved_edits() == []           # exported: closing need not ask
+
+    qtbot.keyClicks(tab.text_edit, "!")
+    assert tab.unsaved_edits() == ["page.png"]
+    tab.discard_button.click()
+    assert tab.text() == "今天天气很好\n我们去公园\n第三行" and tab.unsaved_edits() == []
+    assert tab.low_confidence_positions() == [5, 11, 15]  # the recognition's highlight is back
+    assert tab.batch_list.item(0).text().startswith("✓ page.png")
