@@ -1,0 +1,256 @@
+"""Score OCR systems on the real-renderer set (benchmarks/ocr_real/build.py).
+
+    .venv/bin/python -m benchmarks.ocr_real.score --set DIR [--systems mowen,rapidocr,tesseract]
+        [--subsets screens,docs,photos] [--limit N] [--dump DIR] [--json FILE] [--threads 1]
+
+Each system reads whole images the way it is meant to be used on pages:
+  mowen      engine.ocr.pipeline.ocr_page (the shipped model, beam + LM); "mowen-greedy" without the LM
+  rapidocr   RapidOCR's page pipeline (detector + classifier + recogniser, models from its wheel),
+             its boxes sorted into reading order: rows top to bottom, boxes left to right in a row
+  tesseract  ``tesseract IMG - -l chi_sim`` (Debian tesseract-ocr-chi-sim), default page segmentation
+
+Scores (summed over a subset: total edits / total reference characters):
+  CER strict  lines joined without separator, runs of whitespace → one space, no other normalisation
+              (so full-width vs ASCII, lost spaces between Latin words and 「 vs 『 all count)
+  CER NFKC    NFKC on both sides, all whitespace removed (the issue's headline number)
+  in-charset  CER NFKC over the images whose whole ground truth is inside Mowen's symbol set
+  line acc    share of ground-truth lines (NFKC, no whitespace) that some output line equals exactly
+  s/img       wall-clock seconds per image, ``--threads`` threads for every system
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.ocr_real import text as T  # noqa: E402
+from benchmarks.ocr_real.build import CHARSET, atomic_write  # noqa: E402
+
+SUBSETS = ("screens", "docs", "photos")
+
+
+def distance(a: str, b: str) -> int:
+    try:
+        from rapidfuzz.distance import Levenshtein
+        return Levenshtein.distance(a, b)
+    except ImportError:
+        from engine.ocr.metrics import edit_distance
+        return edit_distance(a, b)
+
+
+def strict(lines: list[str]) -> str:
+    return "".join(" ".join(l.split()) for l in lines)
+
+
+def loose(s: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", s).split())
+
+
+# ------------------------------------------------------------------ systems
+class Mowen:
+    def __init__(self, threads: int, use_lm: bool = True):
+        import torch
+        from engine.ocr.pipeline import default_model
+
+        torch.set_num_threads(threads)
+        self.model = default_model()
+        self.use_lm = use_lm
+        self.symbols = set(self.model.symbols)
+
+    def read(self, path: Path) -> dict:
+        from engine.ocr.pipeline import ocr_page
+
+        page = ocr_page(str(path), self.use_lm, model=self.model)
+        return {"lines": [l.text for l in page.result.lines], "boxes": [list(l.box) for l in page.result.lines],
+                "extra": {k: (float(v) if isinstance(v, (int, float)) else v) for k, v in page.extra.items()}}
+
+
+def reading_order(boxes: list, texts: list[str]) -> list[str]:
+    """Quads + texts → one string per row: rows top to bottom (a box joins a row its vertical
+    middle falls inside), boxes left to right inside a row, joined by a space."""
+    items = []
+    for quad, t in zip(boxes, texts):
+        ys = [p[1] for p in quad]
+        xs = [p[0] for p in quad]
+        items.append((min(ys), max(ys), min(xs), t))
+    items.sort()
+    rows: list[list] = []
+    for y0, y1, x0, t in items:
+        mid = (y0 + y1) / 2
+        for row in rows:
+            if row[0] <= mid <= row[1]:
+                row[2].append((x0, t))
+                row[0], row[1] = min(row[0], y0), max(row[1], y1)
+                break
+        else:
+            rows.append([y0, y1, [(x0, t)]])
+    rows.sort(key=lambda r: r[0])
+    return [" ".join(t for _, t in sorted(r[2])) for r in rows]
+
+
+class Rapid:
+    def __init__(self, threads: int):
+        from rapidocr import RapidOCR
+
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        self.engine = RapidOCR(params={"EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                                       "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+
+    def read(self, path: Path) -> dict:
+        import cv2
+
+        out = self.engine(cv2.imread(str(path)))
+        if out.boxes is None or out.txts is None:
+            return {"lines": []}
+        boxes = [[[float(x), float(y)] for x, y in q] for q in out.boxes]
+        return {"lines": reading_order(boxes, list(out.txts)), "boxes": boxes}
+
+
+class Tesseract:
+    def __init__(self, threads: int):
+        self.env = dict(os.environ, OMP_THREAD_LIMIT=str(threads))
+        subprocess.run(["tesseract", "--version"], check=True, capture_output=True)
+
+    def read(self, path: Path) -> dict:
+        out = subprocess.run(["tesseract", str(path), "-", "-l", "chi_sim"], capture_output=True, text=True,
+                             env=self.env, check=True).stdout
+        return {"lines": [l for l in out.splitlines() if l.strip()]}
+
+
+def make_system(name: str, threads: int):
+    if name == "mowen":
+        return Mowen(threads)
+    if name == "mowen-greedy":
+        return Mowen(threads, use_lm=False)
+    if name == "rapidocr":
+        return Rapid(threads)
+    if name == "tesseract":
+        return Tesseract(threads)
+    raise SystemExit(f"unknown system {name!r}")
+
+
+# ------------------------------------------------------------------ scoring
+def line_hits(gt_lines: list[str], hyp_lines: list[str]) -> int:
+    pool = Counter(loose(l) for l in hyp_lines)
+    hits = 0
+    for l in gt_lines:
+        k = loose(l)
+        if pool[k] > 0:
+            pool[k] -= 1
+            hits += 1
+    return hits
+
+
+def score_item(gt: dict, hyp: list[str], symbols: set[str]) -> dict:
+    ref_lines = [l["text"] for l in gt["lines"]]
+    ref_s, ref_l = strict(ref_lines), loose("".join(ref_lines))
+    return {"edits_strict": distance(strict(hyp), ref_s), "chars_strict": len(ref_s),
+            "edits": distance(loose("".join(hyp)), ref_l), "chars": len(ref_l),
+            "in_charset": not T.outside(gt["text"], symbols),
+            "lines_hit": line_hits(ref_lines, hyp), "lines": len(ref_lines)}
+
+
+def summarise(records: list[dict]) -> dict:
+    def ratio(a, b):
+        return sum(r[a] for r in records) / max(1, sum(r[b] for r in records))
+
+    inside = [r for r in records if r["in_charset"]]
+    return {"n": len(records), "cer_strict": ratio("edits_strict", "chars_strict"), "cer": ratio("edits", "chars"),
+            "cer_in": sum(r["edits"] for r in inside) / max(1, sum(r["chars"] for r in inside)), "n_in": len(inside),
+            "line_acc": ratio("lines_hit", "lines"), "sec": sum(r["seconds"] for r in records) / max(1, len(records))}
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    rows = ["| system | subset | images | CER strict | CER NFKC | CER NFKC, in-charset images (n) | line acc | s/img |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for system, records in results.items():
+        groups = defaultdict(list)
+        for r in records:
+            groups[r["subset"]].append(r)
+        for subset in [s for s in SUBSETS if s in groups] + ["all"]:
+            s = summarise(records if subset == "all" else groups[subset])
+            rows.append(f"| {system} | {subset} | {s['n']} | {100 * s['cer_strict']:.2f}% | {100 * s['cer']:.2f}% | "
+                        f"{100 * s['cer_in']:.2f}% ({s['n_in']}) | {100 * s['line_acc']:.1f}% | {s['sec']:.2f} |")
+    return "\n".join(rows)
+
+
+def draw_boxes(image_path: Path, gt: dict, boxes: list, target: Path) -> None:
+    import cv2
+
+    img = cv2.imread(str(image_path))
+    for l in gt["lines"]:
+        x0, y0, x1, y1 = l["box"]
+        cv2.rectangle(img, (x0, y0), (x1, y1), (0, 200, 0), 1)
+    thick = max(1, round(max(img.shape[:2]) / 800))
+    for x0, y0, x1, y1 in boxes:
+        cv2.rectangle(img, (x0, y0), (x1, y1), (0, 0, 255), thick)
+    ok, data = cv2.imencode(".png", img)
+    atomic_write(target, data.tobytes())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", required=True, type=Path)
+    ap.add_argument("--systems", default="mowen,rapidocr,tesseract")
+    ap.add_argument("--subsets", default=",".join(SUBSETS))
+    ap.add_argument("--limit", type=int, default=0, help="at most N images per subset")
+    ap.add_argument("--dump", type=Path, help="write each system's text per image (and Mowen's boxes) here")
+    ap.add_argument("--json", type=Path, help="write the per-image records here")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    os.environ.setdefault("OMP_THREAD_LIMIT", str(args.threads))
+
+    index = json.loads((args.set / "index.json").read_text(encoding="utf-8"))
+    wanted = args.subsets.split(",")
+    per = defaultdict(list)
+    for item in index["items"]:
+        if item["subset"] in wanted and (not args.limit or len(per[item["subset"]]) < args.limit):
+            per[item["subset"]].append(item)
+    items = [i for s in wanted for i in per[s]]
+    symbols = T.read_charset(CHARSET)
+    results = {}
+    for name in args.systems.split(","):
+        system = make_system(name, args.threads)
+        sym = getattr(system, "symbols", None) or symbols  # Mowen's own set when it is loaded
+        records = []
+        for item in items:
+            gt = json.loads((args.set / item["gt"]).read_text(encoding="utf-8"))
+            started = time.perf_counter()
+            try:
+                out = system.read(args.set / item["image"])
+            except Exception as exc:  # a crash on one image is a result, not the end of the run
+                out = {"lines": [], "error": f"{type(exc).__name__}: {exc}"}
+            seconds = time.perf_counter() - started
+            rec = {"system": name, "name": item["name"], "subset": item["subset"], "seconds": seconds,
+                   **score_item(gt, out["lines"], sym)}
+            if "error" in out:
+                rec["error"] = out["error"]
+            records.append(rec)
+            if args.dump:
+                atomic_write(args.dump / name / f"{item['name']}.txt", ("\n".join(out["lines"]) + "\n").encode())
+                if name.startswith("mowen"):
+                    draw_boxes(args.set / item["image"], gt, out.get("boxes", []), args.dump / name / f"{item['name']}.png")
+            print(f"{name:10s} {item['name']:40s} CER {rec['edits'] / max(1, rec['chars']):6.1%}  {seconds:5.2f} s"
+                  + (f"  {rec['error']}" if "error" in rec else ""), file=sys.stderr, flush=True)
+        results[name] = records
+        del system
+    print(table(results))
+    if args.json:
+        atomic_write(args.json, json.dumps([r for rs in results.values() for r in rs], ensure_ascii=False,
+                                           indent=0).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
