@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import MowenError
+from engine.files import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported: older callers)
+
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 MODELS_DIR = Path(os.environ.get("MOWEN_MODELS_DIR", ASSETS_DIR / "models"))
 
 
-class ModelError(Exception):
+class ModelError(MowenError):
     """A model cannot be used; the message says which file and why."""
 
 
@@ -80,16 +83,35 @@ class Registry:
         self._entries: dict[str, ModelEntry] | None = None
         self._loaded: dict[str, Any] = {}
         self._lock = threading.RLock()
+        # name -> the folders that all claim it (refused); manifest path -> why it is unusable
+        self.conflicts: dict[str, list[ModelEntry]] = {}
+        self.problems: dict[str, str] = {}
 
     # -- discovery -------------------------------------------------------
     def entries(self) -> dict[str, ModelEntry]:
+        """The usable models by name.  A broken manifest is skipped (see ``problems``) so that it
+        cannot disable the others; a name claimed by two folders is refused (see ``conflicts``)."""
         with self._lock:
             if self._entries is None:
-                self._entries = {}
+                found: dict[str, list[ModelEntry]] = {}
                 for manifest in sorted(self.root.glob("*/*/manifest.json")):
-                    entry = _read_manifest(manifest)
-                    self._entries[entry.name] = entry
+                    try:
+                        entry = _read_manifest(manifest)
+                    except ModelCorrupt as exc:
+                        self.problems[str(manifest)] = str(exc)
+                        continue
+                    found.setdefault(entry.name, []).append(entry)
+                self._entries = {}
+                for name, claims in found.items():
+                    if len(claims) == 1:
+                        self._entries[name] = claims[0]
+                    else:
+                        self.conflicts[name] = claims
             return self._entries
+
+    def conflict_message(self, name: str) -> str:
+        folders = " and ".join(str(e.path) for e in self.conflicts[name])
+        return f"{len(self.conflicts[name])} model folders claim the name {name!r} ({folders}); remove or rename all but one"
 
     def list(self, task: str | None = None) -> list[ModelEntry]:
         return [e for e in self.entries().values() if task is None or e.task == task]
@@ -98,11 +120,18 @@ class Registry:
         try:
             return self.entries()[name]
         except KeyError:
+            if name in self.conflicts:
+                raise ModelCorrupt(self.conflict_message(name)) from None
             known = ", ".join(sorted(self.entries())) or "none"
-            raise ModelMissing(f"no model named {name!r} in {self.root} (known: {known})") from None
+            broken = f"; {len(self.problems)} unreadable manifest(s): {next(iter(self.problems))}" if self.problems else ""
+            raise ModelMissing(f"no model named {name!r} in {self.root} (known: {known}{broken})") from None
 
     def default(self, task: str) -> ModelEntry:
-        candidates = self.list(task)
+        entries = self.entries()
+        clashing = [n for n, claims in self.conflicts.items() if any(e.task == task for e in claims)]
+        if clashing:  # the default might be the refused name: say so rather than pick another
+            raise ModelCorrupt(self.conflict_message(clashing[0]))
+        candidates = [e for e in entries.values() if e.task == task]
         if not candidates:
             raise ModelMissing(f"no {task} model is installed under {self.root}")
         return next((e for e in candidates if e.default), candidates[0])
@@ -114,7 +143,11 @@ class Registry:
             path = entry.path / filename
             if not path.is_file():
                 raise ModelMissing(f"model {name!r}: file {path} is missing")
-            if sha256_of(path) != expected:
+            try:
+                digest = sha256_of(path)
+            except OSError as exc:
+                raise ModelCorrupt(f"model {name!r}: file {path} cannot be read ({exc.strerror or exc})") from None
+            if digest != expected:
                 raise ModelCorrupt(f"model {name!r}: file {path} is damaged (sha256 does not match the manifest)")
         return entry
 
@@ -124,10 +157,17 @@ class Registry:
             if task is None:
                 raise ValueError("give a model name or a task")
             name = self.default(task).name
+        elif task is not None and self.entry(name).task != task:
+            raise ModelMissing(f"model {name!r} is a {self.entry(name).task} model, not a {task} model "
+                               f"(the {task} models: {', '.join(e.name for e in self.list(task)) or 'none'})")
         with self._lock:
             if name not in self._loaded:
                 entry = self.verify(name)
-                loader = _resolve(entry.loader)
+                try:
+                    loader = _resolve(entry.loader)
+                except (ImportError, AttributeError, ValueError) as exc:
+                    raise ModelCorrupt(f"model {name!r}: its manifest names the loader {entry.loader!r}, "
+                                       f"which cannot be imported ({exc})") from None
                 try:
                     self._loaded[name] = loader(entry.path)
                 except ModelError:
@@ -188,25 +228,6 @@ def update_metrics(model_dir: Path | str, metrics: dict[str, Any]) -> Path:
     entry = _read_manifest(Path(model_dir) / "manifest.json")
     return write_manifest(model_dir, name=entry.name, task=entry.task, loader=entry.loader,
                           metrics=entry.metrics | metrics, default=entry.default, summary=entry.summary)
-
-
-def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
-    atomic_write_bytes(path, text.encode(encoding))
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 REGISTRY = Registry()

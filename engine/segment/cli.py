@@ -1,10 +1,17 @@
-"""``python -m engine segment``: segment UTF-8 text, one output line per input line.
+"""``python -m engine segment``: segment text, one output line per input line.
 
-Lines are split on LF only (a CRLF's CR is dropped, other control characters stay inside
-their line and act as word boundaries), so the output always has exactly as many lines as
-the input — the SIGHAN scorer compares line by line.  Input is read and segmented in
-blocks of lines (batched inference) with a tqdm bar on stderr.  torch is imported only in
-``run``.
+Input: a file or stdin in UTF-8 (with or without BOM), UTF-16 or GB18030 (the rule of
+:mod:`engine.files`); binary data, or a line that is not valid in the file's encoding, is
+refused with one clear message (exit 2).  Lines are split on LF only (a CRLF's CR is
+dropped, other control characters stay inside their line and act as word boundaries), so
+the output always has exactly as many lines as the input — the SIGHAN scorer compares line
+by line.  Input is read and segmented in blocks of lines (batched inference) with a tqdm
+bar on stderr.
+
+``-o FILE`` is written atomically (a temp file renamed onto FILE when the run succeeds: an
+interrupted or failed run leaves no FILE), is never the input (also through a symlink or a
+hard link), and does not replace an existing file unless ``--force``.  torch is imported
+only in ``run``.
 """
 
 from __future__ import annotations
@@ -15,29 +22,38 @@ import sys
 from pathlib import Path
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range 1..1000000")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", default="-", help="UTF-8 text file, or - for stdin (default)")
+    parser.add_argument("input", nargs="?", default="-",
+                        help="text file (UTF-8, UTF-16 or GB18030), or - for stdin (default)")
     parser.add_argument("--model", help="model name (default: the default segmentation model)")
     parser.add_argument("--user-dict", type=Path, help="user dictionary in jieba format (word [freq] [tag] per line): its words are never split")
     parser.add_argument("--format", choices=["text", "jsonl"], default="text",
                         help="text: words separated by single spaces; jsonl: words, tags, probabilities per line")
-    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
-    parser.add_argument("--block-lines", type=int, default=4000, help="lines segmented per batch")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="write here instead of stdout (atomically; never the input; an existing file only with --force)")
+    parser.add_argument("--force", action="store_true", help="let -o replace an existing file")
+    parser.add_argument("--block-lines", type=_positive_int, default=4000, help="lines segmented per batch")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.epilog = ("exit codes: 0 done; 2 a usage error or an input, output or model that cannot be used "
+                     "(one line on stderr, no output file left behind); 130 interrupted")
 
 
-def _read_blocks(handle, block_lines: int):
-    """(lines, bytes read) blocks: LF-split, trailing CR dropped, invalid UTF-8 replaced."""
-    block, first, size = [], True, 0
-    for raw in handle:
-        size += len(raw)
-        if raw.endswith(b"\n"):
-            raw = raw[:-1]
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        line = raw.decode("utf-8-sig" if first else "utf-8", errors="replace")
-        first = False
+def _blocks(lines, block_lines: int):
+    """(lines, bytes read) blocks from engine.files.text_lines."""
+    block, size = [], 0
+    for line, consumed, _ in lines:
         block.append(line)
+        size += consumed
         if len(block) >= block_lines:
             yield block, size
             block, size = [], 0
@@ -46,33 +62,40 @@ def _read_blocks(handle, block_lines: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    import contextlib
 
-    from engine.segment.api import resolve_model, segment
-    from engine.segment.text import UserDictionary
+    from engine.files import atomic_output, check_output, open_input, read_text_file, text_lines
 
     user_dict = None
     if args.user_dict is not None:
-        try:
-            user_dict = UserDictionary.load(args.user_dict)
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"mowen-cli segment: cannot read user dictionary {args.user_dict}: {exc}", file=sys.stderr)
-            return 2
+        from engine.segment.text import UserDictionary
+
+        text, _ = read_text_file(args.user_dict)  # same decoding rule; refuses binary
+        user_dict = UserDictionary()
+        user_dict.update_from_text(text)
+    inputs = [] if args.input == "-" else [args.input]
+    if args.output is not None:
+        # before anything is opened for writing: the input must survive every refusal
+        check_output(args.output, inputs, force=args.force)
     if args.input == "-":
-        handle, total = sys.stdin.buffer, None
+        handle, total, name = sys.stdin.buffer, None, "standard input"
     else:
-        path = Path(args.input)
-        try:
-            handle, total = open(path, "rb"), path.stat().st_size
-        except OSError as exc:
-            print(f"mowen-cli segment: cannot read {path}: {exc}", file=sys.stderr)
-            return 2
-    model = resolve_model(args.model)
-    out = open(args.output, "w", encoding="utf-8", newline="\n") if args.output else sys.stdout
-    want_probs = args.format == "jsonl"
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc="segment", disable=args.quiet, file=sys.stderr)
-    try:
-        for block, size in _read_blocks(handle, args.block_lines):
+        handle = open_input(args.input)
+        total, name = Path(args.input).stat().st_size, Path(args.input).name
+
+    from tqdm import tqdm
+
+    from engine.segment.api import resolve_model, segment
+
+    with contextlib.ExitStack() as stack:
+        if handle is not sys.stdin.buffer:
+            stack.callback(handle.close)
+        model = resolve_model(args.model)
+        out = stack.enter_context(atomic_output(args.output)) if args.output else sys.stdout
+        want_probs = args.format == "jsonl"
+        bar = tqdm(total=total, unit="B", unit_scale=True, desc="segment", disable=args.quiet, file=sys.stderr)
+        stack.callback(bar.close)
+        for block, size in _blocks(text_lines(handle, name), args.block_lines):
             results = segment(block, model=model, user_dict=user_dict, probabilities=want_probs)
             if want_probs:
                 out.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
@@ -80,10 +103,4 @@ def run(args: argparse.Namespace) -> int:
                 out.write("".join(" ".join(r.words) + "\n" for r in results))
             bar.update(size)
         out.flush()
-    finally:
-        bar.close()
-        if handle is not sys.stdin.buffer:
-            handle.close()
-        if out is not sys.stdout:
-            out.close()
     return 0

@@ -1,58 +1,21 @@
 """Batch segmentation of text files: decoding, output naming, a cancellable job.
 
-Accepted encodings: UTF-8 (with or without BOM), UTF-16 (with BOM), GB18030 (which
-includes GBK/GB2312).  Anything else — and binary files, recognised by NUL bytes or by a
-high share of control characters after decoding — is refused with
-:class:`UnsupportedFile` and a message saying why.  Outputs never overwrite an existing
+Accepted encodings (the one rule of :mod:`engine.files`): UTF-8 (with or without BOM),
+UTF-16 (with or without BOM), GB18030 (which includes GBK/GB2312).  Anything else — and
+binary files, recognised by NUL bytes or by a high share of control characters after
+decoding — is refused with :class:`UnsupportedFile` and a message saying why.  Outputs never overwrite an existing
 file (least of all the input): ``name.seg.txt``, then ``name.seg (2).txt``, ...
 """
 
 from __future__ import annotations
 
-import codecs
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+# one decoding rule for every text input (CLI, batch, GUI): see engine.files
+from engine.files import UnsupportedFile, decode_text, read_text_file  # noqa: F401  (re-exported)
 from engine.progress import Job, Progress
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-class UnsupportedFile(ValueError):
-    """The file is not text in one of the accepted encodings; the message says why."""
-
-
-def decode_text(data: bytes, name: str = "input") -> tuple[str, str]:
-    """(text, encoding name) or UnsupportedFile."""
-    if data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        candidates = ["utf-16"]
-    else:
-        if b"\x00" in data:
-            raise UnsupportedFile(f"{name} looks like a binary file (it contains NUL bytes), not text")
-        candidates = ["utf-8", "gb18030"]
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        controls = len(_CONTROL.findall(text))
-        if controls > max(8, len(text) // 100):
-            raise UnsupportedFile(f"{name} looks like a binary file ({controls} control characters), not text")
-        return text, encoding
-    raise UnsupportedFile(f"{name} is not UTF-8, UTF-16 or GB18030 text; convert it to UTF-8 first")
-
-
-def read_text_file(path: Path | str) -> tuple[str, str]:
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnsupportedFile(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return decode_text(data, path.name)
 
 
 def output_path(input_path: Path | str, out_dir: Path | str | None = None, suffix: str = ".seg") -> Path:
@@ -83,7 +46,7 @@ def segment_files_job(paths: Sequence[Path | str], *, out_dir: Path | str | None
     Yields Progress over the total number of characters (message: current file); refused
     files are reported in the result, not raised, so one bad file does not stop the batch.
     """
-    from engine.registry import atomic_write_text
+    from engine.files import atomic_write_text
     from engine.segment.api import resolve_model, segment_job
 
     segmenter = resolve_model(model)

@@ -130,11 +130,15 @@ def test_registry_unknown_model_and_empty_task(tmp_path):
 
 
 def test_registry_bad_manifest_is_a_clear_error(tmp_path):
+    """One broken manifest is reported and skipped; it does not disable the other models."""
     folder = tmp_path / "demo" / "broken"
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelCorrupt, match="manifest"):
-        Registry(tmp_path).entries()
+    registry = Registry(tmp_path)
+    assert registry.entries() == {}
+    assert "unreadable" in registry.problems[str(folder / "manifest.json")]
+    with pytest.raises(ModelMissing, match="unreadable"):
+        registry.load("broken")
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

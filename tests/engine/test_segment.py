@@ -223,15 +223,18 @@ def run_cli(models_root, *args, stdin: bytes = b""):
 
 
 def test_cli_one_line_out_per_line_in(models_root, tmp_path):
-    lines = ["迈向充满希望的新世纪", "", "   ", "中国\x0b经济\x1c发展", "😀 1998年 ＧＰＵ", "\x00"]
-    data = ("\r\n".join(lines) + "\r\n").encode("utf-8") + b"\xff\xfe broken utf-8\n"
+    lines = ["迈向充满希望的新世纪", "", "   ", "中国\x0b经济\x1c发展", "😀 1998年 ＧＰＵ", "\x1f"]
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
     proc = run_cli(models_root, "-", stdin=data)
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode("utf-8").split("\n")
-    assert out[-1] == "" and len(out) - 1 == len(lines) + 1
+    assert out[-1] == "" and len(out) - 1 == len(lines)
     assert out[1] == "" and out[2] == ""
     assert out[0].replace(" ", "") == lines[0]
     assert "  " not in proc.stdout.decode("utf-8")
+    # a line that is not UTF-8 is refused with one line naming it, not turned into U+FFFD
+    proc = run_cli(models_root, "-", stdin=data + b"\xff\xfe broken utf-8\n")
+    assert proc.returncode == 2 and "line 7: not valid UTF-8" in proc.stderr.decode()
 
     user = tmp_path / "user.txt"
     user.write_text("充满希望的新世纪 10 n\n", encoding="utf-8")
