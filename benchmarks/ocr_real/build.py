@@ -77,14 +77,14 @@ def build_screens(out: Path, n: int, seed: int, symbols: set[str]) -> list[dict]
 def build_docs_and_photos(out: Path, n_docs: int, n_photos: int, seed: int, symbols: set[str]) -> list[dict]:
     from benchmarks.ocr_real import docs, photos
 
-    pages = docs.render_pages(max(n_docs, n_photos), seed)
+    pages = docs.render_pages(n_docs + n_photos, seed)  # a photo never shows a page that is also scanned
     items = []
     for i, page in enumerate(pages[:n_docs]):
         rng = random.Random(f"{seed}/scan/{i}")
         jpg, lines, meta = docs.scan(page, rng)
         items.append(write_item(out, "docs", f"doc_{i:03d}_{page.meta['style']}", jpg, "jpg", lines,
                                 {**page.meta, **meta}, symbols))
-    for i, page in enumerate(pages[:n_photos]):
+    for i, page in enumerate(pages[n_docs:]):
         rng = random.Random(f"{seed}/photo/{i}")
         jpg, lines, meta, quad = photos.photograph(page, rng)
         items.append(write_item(out, "photos", f"photo_{i:03d}_{page.meta['style']}", jpg, "jpg", lines,

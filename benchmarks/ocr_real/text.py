@@ -109,7 +109,7 @@ def snippet(rng: random.Random, lo: int = 8, hi: int = 30) -> str:
     n = rng.randint(lo, hi)
     if len(s) <= n:
         return s
-    start = rng.randrange(len(s) - n + 1)
+    start = 0 if rng.random() < 0.5 else rng.randrange(len(s) - n + 1)  # half the time from the sentence start
     return s[start:start + n]
 
 
