@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -37,7 +36,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -50,7 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.heatmap import AttentionHeatmap, save_widget_png
-from gui.settings import settings
+from gui.task import TaskTab
 from gui.worker import JobRunner
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -154,20 +152,13 @@ def _color(group: int) -> Any:
 
 
 
-def _ask_save_path(parent: QWidget, title: str, default_name: str, file_filter: str) -> str:
-    store = settings()
-    folder = str(store.value("attention/export_dir", str(Path.home())))
-    path, _ = QFileDialog.getSaveFileName(parent, title, str(Path(folder) / default_name), file_filter)
-    if path:
-        store.setValue("attention/export_dir", str(Path(path).parent))
-    return path
-
-
 # ----------------------------------------------------------------------------
 # the tab
 # ----------------------------------------------------------------------------
-class AttentionTab(QWidget):
+class AttentionTab(TaskTab):
     """Softmax explorer, studies, mask gallery and model attention (see the module docstring)."""
+
+    folder_key = "attention"
 
     def __init__(self, runner: JobRunner, *,
                  list_attention_models: Callable[[], list[str]] = _default_list_attention_models,
@@ -178,8 +169,7 @@ class AttentionTab(QWidget):
                  run_study: Callable[[str], Any] = _default_run_study,
                  make_mask: Callable[..., np.ndarray] = _default_make_mask,
                  parent: QWidget | None = None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, parent)
         self._load_attention_model = load_attention_model
         self._extract_attention = extract_attention
         self._position_scores = position_scores
@@ -188,7 +178,7 @@ class AttentionTab(QWidget):
             self.model_names = list(list_attention_models())
         except Exception as exc:  # a damaged manifest must not take the tab down
             self.model_names = []
-            runner.message.emit(f"Attention: could not list models: {exc}")
+            self.show_message(f"Could not list the attention models: {exc}", error=True)
 
         self.views = QTabWidget(self)
         self.explorer = SoftmaxExplorer(self)
@@ -199,49 +189,16 @@ class AttentionTab(QWidget):
         self.views.addTab(self.studies, "Studies 实验")
         self.views.addTab(self.masks, "Mask gallery 掩码")
         self.views.addTab(self.model_view, "Model attention 模型注意力")
-        self.error_label = QLabel("")
-        self.error_label.setObjectName("attention_error")
-        self.error_label.setStyleSheet("color: #b00020;")
-        self.error_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.views, 1)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.message_label)
+        self.busy_changed.connect(self._update_enabled)
 
         # The explorer's normalisers need torch: import it off the GUI thread once.
         self.start_job(explorer_engine, on_result=self.explorer.engine_ready,
-                       message="loading the softmax family…")
+                       on_finished=self.explorer.engine_load_ended, status="Loading the softmax family…")
 
-    # -- jobs -------------------------------------------------------------------
-    def busy(self) -> bool:
-        return bool(self.runner.running(self))
-
-    def start_job(self, fn: Callable, *args: Any, on_result: Callable[[Any], None],
-                  on_progress: Callable[[Any], None] | None = None, message: str = "") -> bool:
-        """Run ``fn`` in the pool unless this tab already has a job; True when started."""
-        if self.busy():
-            self.runner.message.emit("Attention: wait for the running job to finish (or cancel it)")
-            return False
-        self.error_label.setText("")
-        if message:
-            self.runner.message.emit(message)
-        self.runner.start(fn, *args, owner=self, on_result=on_result, on_progress=on_progress,
-                          on_error=self._on_job_errored, on_finished=self._on_job_finished)
-        self._update_enabled()
-        return True
-
-    def cancel(self) -> None:
-        self.runner.cancel(self)
-
-    def _on_job_errored(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.runner.message.emit(f"Attention: {text}")
-
-    def _on_job_finished(self) -> None:
-        # the runner forgets the worker just after this callback; look again once it has
-        QTimer.singleShot(0, self._update_enabled)
-
-    def _update_enabled(self) -> None:
-        busy = self.busy()
+    def _update_enabled(self, busy: bool) -> None:
         self.studies.set_busy(busy)
         self.model_view.set_busy(busy)
         self.explorer.set_busy(busy)
@@ -494,17 +451,18 @@ class SoftmaxExplorer(QWidget):
 
     def _on_model_button_clicked(self) -> None:
         if not self.tab.model_names:
-            self.tab.error_label.setText("No transformer model is shipped yet: 'from model' needs the couplet BERT.")
+            self.tab.show_message("No transformer model is shipped yet: 'from model' needs the couplet BERT.",
+                                  error=True)
             return
         upper = self.upper_edit.text().strip()
         if not upper:
-            self.tab.error_label.setText("Type an upper line first.")
+            self.tab.show_message("Type an upper line first.", error=True)
             return
         position = min(self.position_spin.value(), len(upper) - 1)
         name = self.tab.model_view.model_name()
         self.tab.start_job(_model_scores_job, self.tab._load_attention_model, self.tab._position_scores,
                            name, upper, position, on_result=self._on_model_scores_returned,
-                           message=f"logits of position {position} from {name}…")
+                           status=f"Logits of position {position} from {name}…")
 
     def _on_model_scores_returned(self, result) -> None:
         labels, scores = result
@@ -516,10 +474,13 @@ class SoftmaxExplorer(QWidget):
 
     # -- computing and drawing -----------------------------------------------------------
     def engine_ready(self, engine: tuple[Callable, type]) -> None:
-        self._normalize_all, self._sampler_class = engine
-        self.status_label.setText("")
-        self.set_busy(self.tab.busy())
+        self._normalize_all, self._sampler_class = engine[:2]
         self._scores_changed()
+
+    def engine_load_ended(self) -> None:
+        """Loaded or not, the loading note goes (a failure is on the tab's message line)."""
+        self.status_label.setText("")
+        self.set_busy(self.tab.busy)
 
     def set_busy(self, busy: bool) -> None:
         ready = self._normalize_all is not None
@@ -619,11 +580,6 @@ class StudiesView(QWidget):
         self.study_combo.currentIndexChanged.connect(self._on_study_combo_currentIndexChanged)
         self.run_button = QPushButton("Run 运行")
         self.run_button.clicked.connect(lambda: self.run(self.study_combo.currentData()))
-        self.cancel_button = QPushButton("Cancel 取消")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.tab.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
         self.png_button = QPushButton("Export PNG")
         self.csv_button = QPushButton("Export CSV")
         self.png_button.clicked.connect(self._on_png_button_clicked)
@@ -639,8 +595,6 @@ class StudiesView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.study_combo, 1)
         top.addWidget(self.run_button)
-        top.addWidget(self.cancel_button)
-        top.addWidget(self.progress, 1)
         top.addWidget(self.png_button)
         top.addWidget(self.csv_button)
         layout = QVBoxLayout(self)
@@ -654,43 +608,34 @@ class StudiesView(QWidget):
         self.description.setText(STUDY_CHOICES[index][2])
 
     def set_busy(self, busy: bool) -> None:
+        # Run comes back however the job ended (done, failed or cancelled): progress is the status bar's
         self.run_button.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
-        if not busy and self.progress.maximum() == 0:  # cancelled or failed: leave the busy look
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
 
     def run(self, key: str) -> None:
         index = next(i for i, (k, _t, _d) in enumerate(STUDY_CHOICES) if k == key)
         self.study_combo.setCurrentIndex(index)
-        if self.tab.busy():
-            self.tab.runner.message.emit("Attention: wait for the running job to finish (or cancel it)")
+        if self.tab.busy:
+            self.tab.show_message("Busy: wait for the running job, or press Cancel (Esc).")
             return
         self.curves = self.finished_curves = None
         self._draw()
         # put the legend where this study's curves leave room
         self.legend.setOffset((10, 10) if key == "entropy_scale" else (-10, 10))
-        self.progress.setRange(0, 0)
         self.tab.start_job(self._start_study, key, on_result=self._on_study_returned,
-                           on_progress=self._on_study_progressed, message=f"study: {key}")
+                           on_progress=self._on_study_progressed, status=f"Study: {STUDY_CHOICES[index][1]}")
 
     def _start_study(self, key: str):
         return self.tab._run_study(key)  # a generator: the worker drives it
 
     def _on_study_progressed(self, report: Any) -> None:
-        if report.total > 0:
-            self.progress.setRange(0, report.total)
-            self.progress.setValue(report.step)
         if report.partial is not None:
             self.curves = report.partial
             self._draw()
 
     def _on_study_returned(self, curves: Any) -> None:
         self.curves = self.finished_curves = curves
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
         self._draw()
-        self.tab.runner.message.emit(f"study finished: {curves.title}")
+        self.tab.show_message(f"Study finished: {curves.title}")
 
     def _draw(self) -> None:
         curves = self.curves
@@ -733,12 +678,14 @@ class StudiesView(QWidget):
         atomic_write_text(path, self.curves.to_csv())
 
     def _on_png_button_clicked(self) -> None:
-        path = _ask_save_path(self, "Export plot", "attention_study.png", "PNG images (*.png)")
+        path, _fmt = self.tab.ask_save_path("Export plot", f"{self.study_combo.currentData()}.png",
+                                            ["PNG images (*.png)"])
         if path:
             self._export(self.export_png, path)
 
     def _on_csv_button_clicked(self) -> None:
-        path = _ask_save_path(self, "Export curves", "attention_study.csv", "CSV files (*.csv)")
+        path, _fmt = self.tab.ask_save_path("Export curves", f"{self.study_combo.currentData()}.csv",
+                                            ["CSV files (*.csv)"])
         if path:
             self._export(self.export_csv, path)
 
@@ -746,9 +693,9 @@ class StudiesView(QWidget):
         try:
             write(path)
         except OSError as exc:
-            self.tab.error_label.setText(f"could not write {path}: {exc}")
+            self.tab.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
         else:
-            self.tab.runner.message.emit(f"wrote {path}")
+            self.tab.show_message(f"Wrote {path}")
 
 
 # ----------------------------------------------------------------------------
@@ -946,12 +893,12 @@ class ModelAttentionView(QWidget):
         upper = self.upper_edit.text().strip()
         lower = self.lower_edit.text().strip() or None
         if not upper:
-            self.tab.error_label.setText("Type a text first.")
+            self.tab.show_message("Type a text first.", error=True)
             return
         name = self.model_name()
         self.tab.start_job(_model_attention_job, self.tab._load_attention_model, self.tab._extract_attention,
                            name, upper, lower, on_result=self._on_attention_returned,
-                           message=f"attention of {name}…")
+                           status=f"Attention of {name}…")
 
     def _on_attention_returned(self, result: Any) -> None:
         self.result = result
@@ -1001,14 +948,15 @@ class ModelAttentionView(QWidget):
             f"layer {layer} heads: " + ", ".join(f"{v:.2f}" for v in entropy))
 
     def _on_export_button_clicked(self) -> None:
-        path = _ask_save_path(self, "Export attention map", "attention_map.png", "PNG images (*.png)")
+        name = f"attention_{self.model_name()}_layer{self.layer_spin.value()}.png"
+        path, _fmt = self.tab.ask_save_path("Export attention map", name, ["PNG images (*.png)"])
         if path:
             try:
                 self.heatmap.export_png(path)
             except OSError as exc:
-                self.tab.error_label.setText(f"could not write {path}: {exc}")
+                self.tab.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
             else:
-                self.tab.runner.message.emit(f"wrote {path}")
+                self.tab.show_message(f"Wrote {path}")
 
 
 def _row_entropy(weights: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.settings import settings
+from gui.task import TaskTab
 
 SAMPLE_UPPER = "春风得意马蹄疾"
 
@@ -124,15 +125,15 @@ class _CandidateRow(QFrame):
         layout.addLayout(info)
 
 
-class CoupletTab(QWidget):
+class CoupletTab(TaskTab):
     """Upper line in, N constrained lower lines out (see module docstring)."""
 
     show_attention = Signal(str, str)  # upper, lower
+    folder_key = "couplet"
 
     def __init__(self, runner, *, generate: Callable = _default_generate,
                  list_models: Callable[[], list[tuple[str, bool]]] = _default_models, parent=None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, parent)
         self._generate = generate
         self._settings = settings()
         self._locked: dict[int, str] = {}
@@ -181,8 +182,6 @@ class CoupletTab(QWidget):
             slider.valueChanged.connect(self._update_slider_labels)
 
         # -- message, locks
-        self.message_label = QLabel("")
-        self.message_label.setWordWrap(True)
         self.locks_label = QLabel("")
         self.clear_locks_button = QPushButton("Clear locks 解锁")
         self.clear_locks_button.clicked.connect(self.clear_locks)
@@ -232,6 +231,7 @@ class CoupletTab(QWidget):
         layout.addLayout(sliders)
         layout.addLayout(status)
         layout.addWidget(splitter, 1)
+        self.busy_changed.connect(self._on_busy_changed)
 
     # ------------------------------------------------------------------ helpers
     def _slider(self, low: int, high: int, value: int):
@@ -262,12 +262,6 @@ class CoupletTab(QWidget):
     def n_candidates(self) -> int:
         return self.n_slider.value()
 
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message_label.setStyleSheet("color: #c62828;" if error else "")
-        self.message_label.setText(text)
-        if error:
-            self.runner.message.emit(text)
-
     def _validate(self, text: str) -> str | None:
         from engine.couplet.rules import InvalidLine, normalise_upper
 
@@ -284,7 +278,7 @@ class CoupletTab(QWidget):
         self._update_locks()
 
     def generate(self) -> None:
-        if self.runner.running(self):
+        if self.busy:
             return
         upper = self._validate(self.upper_edit.text())
         if upper is None:
@@ -295,11 +289,9 @@ class CoupletTab(QWidget):
                   "acrostic": self.acrostic_edit.text().strip() or None}
         if self.temperature:
             kwargs["seed"] = int(time.time() * 1000) % 100000
-        self.generate_button.setEnabled(False)
-        self.show_message("Writing lower lines… 正在生成")
-        self.runner.start(_run, self._generate, upper, kwargs, owner=self,
-                          on_result=self._on_job_returned, on_error=self._on_job_errored,
-                          on_finished=self._on_job_finished)
+        self.show_message("")
+        self.start_job(_run, self._generate, upper, kwargs, on_result=self._on_job_returned,
+                       status="Writing lower lines… 正在生成")
 
     def clear_locks(self) -> None:
         self._locked.clear()
@@ -337,11 +329,8 @@ class CoupletTab(QWidget):
         n = len(shown.result.candidates)
         self.show_message(f"{n} lower line{'s' if n != 1 else ''} from model {shown.result.model}")
 
-    def _on_job_errored(self, text: str) -> None:
-        self.show_message(text, error=True)
-
-    def _on_job_finished(self) -> None:
-        self.generate_button.setEnabled(True)
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.generate_button.setEnabled(not busy)
 
     def _on_history_list_item_clicked(self, item: QListWidgetItem) -> None:
         shown = self._history[self.history_list.row(item)]
@@ -403,11 +392,7 @@ class CoupletTab(QWidget):
         def sample():
             self.set_upper(SAMPLE_UPPER)
             self.generate()
-            deadline = time.time() + 60
-            while self.runner.running(self) and time.time() < deadline:
-                QApplication.processEvents()
-                time.sleep(0.02)
-            QApplication.processEvents()
+            self.wait_until_idle()
             if self.rows:
                 self._on_row_character_clicked(0, len(SAMPLE_UPPER) - 1)
 

@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         """After the window is on screen: find the device, build the other tabs one per
         event-loop turn so the window stays responsive meanwhile."""
         self.runner.start(_device_label, owner=self, on_result=self._on_device_described,
-                          on_error=lambda text: self._on_device_described(f"unavailable ({text})"))
+                          on_error=lambda exc: self._on_device_described(f"unavailable ({exc})"))
         self._startup_timer.timeout.disconnect(self._finish_startup)
         self._startup_timer.timeout.connect(self._build_next_tab)
         self._build_next_tab()
@@ -190,14 +190,22 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {text}")
         self.device_reported.emit(text)
 
+    # The status bar is the one progress surface: it shows the user's (not quiet) jobs, their
+    # status text and progress while they run, and forgets them when they end.
+    _job_status = ""
+
+    def _shown_jobs(self) -> list[Worker]:
+        return [w for w in self.runner.running() if w.owner is not self and not w.quiet and not w.is_finished]
+
     def _on_runner_started(self, worker: Worker) -> None:
-        if worker.owner is self:
-            return  # the device probe is not user work
+        if worker.owner is self or worker.quiet:
+            return  # the device probe and typing-driven jobs are not shown
         worker.progressed.connect(self._on_worker_progressed)
         worker.finished.connect(self._on_worker_finished)
         self.progress_bar.setRange(0, 0)  # busy until the first report
         self.progress_bar.setVisible(True)
         self.cancel_button.setEnabled(True)
+        self._show_job_status(worker.status or "Working…")
 
     def _on_worker_progressed(self, report: object) -> None:
         step, total = getattr(report, "step", None), getattr(report, "total", None)
@@ -206,19 +214,24 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(min(step, total))
         message = getattr(report, "message", "")
         if message:
-            self.statusBar().showMessage(message, 5000)
+            self._show_job_status(message)
+
+    def _show_job_status(self, text: str) -> None:
+        self._job_status = text
+        self.statusBar().showMessage(text)
 
     def _on_worker_finished(self) -> None:
-        if not [w for w in self.runner.running() if w.owner is not self and not w.is_finished]:
+        if not self._shown_jobs():
             self.progress_bar.setVisible(False)
             self.progress_bar.setRange(0, 1)
             self.cancel_button.setEnabled(False)
+            if self.statusBar().currentMessage() == self._job_status:  # not a result or "Cancelled"
+                self.statusBar().clearMessage()
 
     def _on_cancel_button_clicked(self) -> None:
-        for worker in self.runner.running():
-            if worker.owner is not self:
-                worker.cancel()
-        self.show_message("Cancelled 已取消")
+        for worker in self._shown_jobs():
+            worker.cancel()
+        self.statusBar().showMessage("Cancelled 已取消", 3000)
 
     def _on_ocr_send_to_segmentation(self, text: str) -> None:
         segment_tab = self.tab("SegmentTab")

@@ -8,20 +8,20 @@ engine lazily, so importing this module loads neither torch nor the model.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import (QBrush, QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen,
                            QPixmap, QShortcut, QTextCharFormat, QTextCursor)
-from PySide6.QtWidgets import (QApplication, QCheckBox, QFileDialog, QGraphicsPixmapItem, QGraphicsRectItem,
-                               QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QSplitter, QTextEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView,
+                               QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTextEdit,
+                               QVBoxLayout)
 
-from gui.settings import settings
+from gui.task import TaskTab, suggested_name
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "ocr_sample.png"
 LOW_CONFIDENCE = 0.6
 
@@ -147,14 +147,14 @@ class ImageView(QGraphicsView):
         super().mousePressEvent(event)
 
 
-class OcrTab(QWidget):
+class OcrTab(TaskTab):
     """识别: image in, editable text out (see module docstring)."""
 
     send_to_segmentation = Signal(str)
+    folder_key = "ocr"
 
     def __init__(self, runner, *, ocr: Callable = _default_ocr, parent=None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, parent)
         self._ocr = ocr
         self.page = None                  # the OcrPage shown (single image)
         self.batch_results: list[tuple[str, Any]] = []
@@ -171,8 +171,6 @@ class OcrTab(QWidget):
         self.open_button = QPushButton("Open images…")
         self.folder_button = QPushButton("Open folder…")
         self.paste_button = QPushButton("Paste image")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
         self.lm_check = QCheckBox("Language model")
         self.lm_check.setChecked(True)
         self.lm_check.setToolTip("beam search with the character language model (off: greedy CTC decoding)")
@@ -189,8 +187,7 @@ class OcrTab(QWidget):
             b.setEnabled(False)
 
         top = QHBoxLayout()
-        for w in (self.open_button, self.folder_button, self.paste_button, self.cancel_button, self.lm_check,
-                  self.preprocessed_check):
+        for w in (self.open_button, self.folder_button, self.paste_button, self.lm_check, self.preprocessed_check):
             top.addWidget(w)
         top.addStretch(1)
         for w in (self.discard_button, self.copy_button, self.export_button, self.export_all_button,
@@ -208,11 +205,6 @@ class OcrTab(QWidget):
         self.batch_list = QListWidget()
         self.batch_list.setToolTip("batch results: click a file to see its text")
         self.batch_list.hide()
-        self.progress = QProgressBar()
-        self.progress.hide()
-        self.message_label = QLabel("")
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.text_edit)
@@ -227,13 +219,12 @@ class OcrTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(split, 1)
-        layout.addWidget(self.progress)
         layout.addWidget(self.message_label)
 
         self.open_button.clicked.connect(self._on_open_button_clicked)
         self.folder_button.clicked.connect(self._on_folder_button_clicked)
         self.paste_button.clicked.connect(self.paste_image)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.busy_changed.connect(self._set_busy)
         self.copy_button.clicked.connect(self.copy_all)
         self.export_button.clicked.connect(self._on_export_button_clicked)
         self.export_all_button.clicked.connect(self._on_export_all_button_clicked)
@@ -249,20 +240,10 @@ class OcrTab(QWidget):
         paste.activated.connect(self.paste_image)
 
     # ------------------------------------------------------------------ state
-    @property
-    def busy(self) -> bool:
-        return bool(self.runner.running(self))
-
     def _set_busy(self, busy: bool) -> None:
         for w in (self.open_button, self.folder_button, self.paste_button):
             w.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
         self.setAcceptDrops(not busy)
-
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message_label.setText(text)
-        self.message_label.setStyleSheet("color: #c0392b;" if error else "")
-        self.runner.message.emit(text)
 
     def text(self) -> str:
         return self.text_edit.toPlainText()
@@ -289,10 +270,9 @@ class OcrTab(QWidget):
         if not paths:
             return False
         if self.busy:
-            self.show_message("Busy: wait for the current image or press Cancel.")
+            self.show_message("Busy: wait for the current image or press Cancel (Esc).")
             return False
-        folder = str(Path(paths[0]).parent)
-        settings().setValue("ocr/last_folder", folder)
+        self.remember_folder(paths[0])
         if len(paths) == 1:
             return self._start_single(paths[0], Path(paths[0]).name)
         return self._start_batch(paths)
@@ -306,7 +286,7 @@ class OcrTab(QWidget):
 
     def open_array(self, rgb, name: str = "pasted image") -> bool:
         if self.busy:
-            self.show_message("Busy: wait for the current image or press Cancel.")
+            self.show_message("Busy: wait for the current image or press Cancel (Esc).")
             return False
         self._pastes += 1
         return self._start_single(rgb, name, key=f"<{name} {self._pastes}>")
@@ -328,31 +308,19 @@ class OcrTab(QWidget):
     def _start_single(self, source, name: str, key: str | None = None) -> bool:
         self._single_name = name
         self._single_key = key if key is not None else str(source)
-        self.show_message(f"Reading {name}…")
-        self._set_busy(True)
-        self.runner.start(self._ocr, source, self.lm_check.isChecked(), owner=self,
-                          on_result=self._on_single_returned, on_error=self._on_job_errored,
-                          on_finished=self._on_job_finished)
-        return True
+        self.show_message("")
+        return self.start_job(self._ocr, source, self.lm_check.isChecked(), on_result=self._on_single_returned,
+                              status=f"Reading {name}…")
 
     def _start_batch(self, paths: list[str]) -> bool:
         self.batch_results = []
         self.batch_list.clear()
         self.batch_list.show()
-        self.progress.setRange(0, len(paths))
-        self.progress.setValue(0)
-        self.progress.show()
         self.export_all_button.setEnabled(False)
-        self.show_message(f"Reading {len(paths)} images…")
-        self._set_busy(True)
-        self.runner.start(_batch_job, self._ocr, paths, self.lm_check.isChecked(), owner=self,
-                          on_progress=self._on_batch_progressed, on_result=self._on_batch_returned,
-                          on_error=self._on_job_errored, on_finished=self._on_job_finished)
-        return True
-
-    def cancel(self) -> None:
-        self.runner.cancel(self)
-        self.show_message("Cancelled.")
+        self.show_message("")
+        return self.start_job(_batch_job, self._ocr, paths, self.lm_check.isChecked(),
+                              on_progress=self._on_batch_progressed, on_result=self._on_batch_returned,
+                              status=f"Reading {len(paths)} images…")
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event):  # noqa: N802
@@ -383,7 +351,6 @@ class OcrTab(QWidget):
         self.show_message(summary + (f" — {warnings}" if warnings else ""), error=n == 0)
 
     def _on_batch_progressed(self, report) -> None:
-        self.progress.setValue(report.step)
         if report.partial is None:
             return
         path, outcome = report.partial
@@ -414,13 +381,6 @@ class OcrTab(QWidget):
         self.show_message(f"Batch done: {len(results) - failed} read, {failed} failed.", error=failed == len(results))
         if self.batch_list.count():
             self.batch_list.setCurrentRow(0)
-
-    def _on_job_errored(self, text: str) -> None:
-        self.show_message(text, error=True)
-
-    def _on_job_finished(self) -> None:
-        self._set_busy(False)
-        self.progress.hide()
 
     # ------------------------------------------------------------------ display
     def _show_result(self, result) -> None:
@@ -595,29 +555,28 @@ class OcrTab(QWidget):
         self.show_message(f"Saved {len(self.batch_results)} results to {path}")
         return True
 
-    def _last_folder(self) -> str:
-        return str(settings().value("ocr/last_folder", str(Path.home())))
-
     def _on_open_button_clicked(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_folder(),
-                                                "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)")
+        paths = self.ask_open_paths("Open images", IMAGE_FILTER)
         if paths:
             self.open_paths(paths)
 
     def _on_folder_button_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", self._last_folder())
+        folder = self.ask_folder("Open a folder of images")
         if folder:
-            settings().setValue("ocr/last_folder", folder)
             self.open_folder(folder)
 
     def _on_export_button_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export text", self._last_folder(), "Text (*.txt);;JSON (*.json)")
+        source = self.page.source if self.page is not None else self._current_key
+        path, _fmt = self.ask_save_path("Export text", suggested_name(source, "txt", "ocr"),
+                                        ["Text (*.txt)", "JSON with lines and boxes (*.json)"])
         if path:
             self.export(path)
 
     def _on_export_all_button_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export all results", self._last_folder(),
-                                              "JSON (*.json);;Text (*.txt)")
+        first = self.batch_results[0][0] if self.batch_results else None
+        folder = Path(first).parent.name if first else "ocr"
+        path, _fmt = self.ask_save_path("Export all results", f"{folder or 'ocr'}_ocr.json",
+                                        ["JSON (*.json)", "Text (*.txt)"])
         if path:
             self.export_all(path)
 
@@ -628,13 +587,6 @@ class OcrTab(QWidget):
             self.show_message("Sent to the Segmentation tab.")
 
     # ------------------------------------------------------------------ screenshots
-    def wait_until_idle(self, timeout: float = 60.0) -> None:
-        deadline = time.time() + timeout
-        while self.busy and time.time() < deadline:
-            QApplication.processEvents()
-            time.sleep(0.02)
-        QApplication.processEvents()
-
     def screenshot_states(self):
         def sample():
             if SAMPLE_IMAGE.is_file():

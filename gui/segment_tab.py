@@ -5,7 +5,8 @@ the JobRunner; a newer edit cancels the older job.  The result shows every word 
 gap after it, each character coloured by its BMES tag (legend), a tooltip with the four
 tag probabilities, low-confidence words shaded; a toggle shows each 字 above its tag.
 A user-dictionary panel (jieba format) forces words to stay whole, at once.  Batch mode
-segments .txt files into new files (never over an input) with progress and Cancel.
+segments .txt files into new files (never over an input); its progress and Cancel are the
+status bar's.  Live jobs are quiet (never on the status bar); one job at a time (gui.task).
 
 Engine callables are injected with lazy defaults, so importing this module loads no
 torch; GUI tests pass fakes.
@@ -18,14 +19,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QEventLoop, QTimer
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import (
-    QApplication, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTextBrowser, QToolTip,
-    QVBoxLayout, QWidget,
+    QApplication, QCheckBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QPlainTextEdit, QPushButton, QSplitter, QTextBrowser, QToolTip, QVBoxLayout, QWidget,
 )
 
-from gui.settings import settings
+from gui.task import TaskTab
+from gui.worker import message_for
 
 SAMPLE_TEXT = "迈向充满希望的新世纪。2023年全球GPU出货量增长了３．５％，详见https://example.com/report。"
 TAGS = "BMES"
@@ -79,21 +80,23 @@ class _ResultView(QTextBrowser):
         return super().event(event)
 
 
-class SegmentTab(QWidget):
+class SegmentTab(TaskTab):
+    folder_key = "segment"
+    current_file_changed = Signal(str)  # the window title follows it
+
     def __init__(self, runner, *, segmenter: Callable[..., Any] = _default_segmenter,
                  file_segmenter: Callable[..., Any] = _default_file_segmenter, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, parent)
         self._segmenter = segmenter
         self._file_segmenter = file_segmenter
         self.user_dict = _new_dictionary()
         self.results: list = []              # SegmentResult per input line of the last run
-        self._live_worker = None
-        self._batch_worker = None
-        self._pending = False
+        self._job_kind: str | None = None    # "live" or "batch" while self.job runs
+        self._queued_batch: tuple[list[str], str | None] | None = None
+        self._pending = False                # the text changed while a job ran
         self._started_at = 0.0
         self._live_runs = 0
-        self._settings = settings()
+        self.current_file: str | None = None
 
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("输入或粘贴中文文本…  Type or paste Chinese text; it is segmented as you type.")
@@ -107,8 +110,7 @@ class SegmentTab(QWidget):
         self.show_tags.toggled.connect(self._render)
         self.copy_button = QPushButton("Copy result 复制")
         self.copy_button.clicked.connect(self.copy_result)
-        self.notice = QLabel("")
-        self.notice.setWordWrap(True)
+        self.notice = self.message_label  # the tab's one message line
 
         legend = QHBoxLayout()
         for tag in TAGS:
@@ -158,19 +160,12 @@ class SegmentTab(QWidget):
         self.open_files = QPushButton("Segment files… 批量分词")
         self.open_files.clicked.connect(self._on_open_files_clicked)
         self.to_folder = QCheckBox("Save into a folder (else next to each input)")
-        self.cancel_batch = QPushButton("Cancel 取消")
-        self.cancel_batch.setEnabled(False)
-        self.cancel_batch.clicked.connect(self._on_cancel_batch_clicked)
-        self.batch_progress = QProgressBar()
-        self.batch_progress.setVisible(False)
         self.batch_status = QLabel("")
         self.batch_status.setWordWrap(True)
         batch_box = QGroupBox("Batch .txt files 批量")
         batch_layout = QVBoxLayout(batch_box)
         batch_layout.addWidget(self.open_files)
         batch_layout.addWidget(self.to_folder)
-        batch_layout.addWidget(self.batch_progress)
-        batch_layout.addWidget(self.cancel_batch)
         batch_layout.addWidget(self.batch_status)
 
         right = QWidget()
@@ -210,10 +205,9 @@ class SegmentTab(QWidget):
         self.set_text(text)
         self._debounce.stop()
         self._start_live()
-        loop = QEventLoop()
         deadline = time.monotonic() + timeout_ms / 1000
-        while (self._live_worker is not None or self._pending) and time.monotonic() < deadline:
-            loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        while (self.busy or self._pending) and time.monotonic() < deadline:
+            self.wait_until_idle(deadline - time.monotonic())
 
     # -- live segmentation ------------------------------------------------------------
     def _on_input_text_changed(self) -> None:
@@ -221,33 +215,32 @@ class SegmentTab(QWidget):
 
     def _start_live(self) -> None:
         text = self.input.toPlainText()
-        if self._live_worker is not None:
-            # a newer edit wins: stop the running job, start again when it has stopped
+        if self.job is not None:
+            # a newer edit wins over a live job: stop it, start again when it has stopped
             self._pending = True
-            self._live_worker.cancel()
-            return
-        if self._batch_worker is not None:
-            self._pending = True
+            if self._job_kind == "live":
+                self.job.cancel()
             return
         self._pending = False
         if not text.strip():
             self.results = []
             self.view.clear()
-            self.notice.setText("Nothing to segment: type or paste some text. 请输入文本。" if text else "")
+            self.show_message("Nothing to segment: type or paste some text. 请输入文本。" if text else "")
             return
         if len(text) > MAX_LIVE_CHARS:
             self.results = []
             self.view.clear()
-            self.notice.setText(f"The text has {len(text):,} characters, more than {MAX_LIVE_CHARS:,} for live "
-                                "segmentation; save it as a .txt file and use batch mode.")
+            self.show_message(f"The text has {len(text):,} characters, more than {MAX_LIVE_CHARS:,} for live "
+                              "segmentation; save it as a .txt file and use batch mode.", error=True)
             return
         lines = text.split("\n")
-        self.notice.setText(f"Segmenting {len(text):,} characters…" if len(text) > 20000 else "")
+        if len(text) > 20000:
+            self.show_message(f"Segmenting {len(text):,} characters…")
         self._started_at = time.perf_counter()
         words = self.user_dict.words
-        self._live_worker = self.runner.start(
-            _run_segmenter, self._segmenter, lines, words, owner=self,
-            on_result=self._on_live_result, on_error=self._on_live_error, on_finished=self._on_live_finished)
+        self._job_kind = "live"
+        self.start_job(_run_segmenter, self._segmenter, lines, words, quiet=True, on_result=self._on_live_result,
+                       on_error=self._on_live_error, on_finished=self._after_job)
 
     def _on_live_result(self, results) -> None:
         elapsed = time.perf_counter() - self._started_at
@@ -256,16 +249,23 @@ class SegmentTab(QWidget):
         rate = chars / elapsed if elapsed > 0 else 0.0
         first = " — first run, includes loading the model" if self._live_runs == 0 else ""
         self._live_runs += 1
-        self.runner.message.emit(f"分词: {chars:,} characters in {elapsed * 1000:.0f} ms ({rate:,.0f} chars/s){first}")
+        self._speed = f"{chars:,} characters in {elapsed * 1000:.0f} ms ({rate:,.0f} chars/s){first}"
         self._render()
 
-    def _on_live_error(self, message: str) -> None:
-        self.notice.setText(f"Segmentation failed: {message}")
-        self.runner.message.emit(f"分词: {message}")
+    _speed = ""
 
-    def _on_live_finished(self) -> None:
-        self._live_worker = None
-        if self._pending:
+    def _on_live_error(self, exc: BaseException) -> None:
+        self.results = []
+        self.view.clear()
+        self.show_message(f"Segmentation failed: {message_for(exc)}", error=True)
+
+    def _after_job(self) -> None:
+        self._job_kind = None
+        if self._queued_batch is not None:
+            paths, out_dir = self._queued_batch
+            self._queued_batch = None
+            self.start_batch(paths, out_dir)
+        elif self._pending:
             self._start_live()
 
     # -- rendering ------------------------------------------------------------------------
@@ -284,16 +284,17 @@ class SegmentTab(QWidget):
             budget -= len(result.text)
         shown = sum(len(r.text) for r in self.results)
         if shown > MAX_RENDERED_CHARS:
-            self.notice.setText(f"Showing the first {MAX_RENDERED_CHARS:,} of {shown:,} characters; "
-                                "Copy result copies all of it.")
-        elif not self.notice.text().startswith("Segmentation failed"):
-            self.notice.setText(self._summary())
+            self.show_message(f"Showing the first {MAX_RENDERED_CHARS:,} of {shown:,} characters; "
+                              "Copy result copies all of it.")
+        else:
+            self.show_message(self._summary())
         self.view.setHtml("<div style='font-size:15pt'>" + "".join(parts) + "</div>")
 
     def _summary(self) -> str:
         words = sum(len(r.words) for r in self.results)
         low = sum(len(r.low_confidence(LOW_CONFIDENCE)) for r in self.results if r.probabilities is not None)
-        return f"{words} words" + (f", {low} with low confidence (shaded)" if low else "")
+        return (f"{words} words" + (f", {low} with low confidence (shaded)" if low else "")
+                + (f" · {self._speed}" if self._speed else ""))
 
     def _char_html(self, line_no: int, index: int, char: str, tag: str) -> str:
         colour = TAG_COLOURS.get(tag, "#000000")
@@ -363,10 +364,10 @@ class SegmentTab(QWidget):
 
     def copy_result(self) -> None:
         if not self.results:
-            self.runner.message.emit("分词: nothing to copy yet")
+            self.show_message("Nothing to copy yet.")
             return
         QApplication.clipboard().setText(self.result_text())
-        self.runner.message.emit("分词: result copied to the clipboard")
+        self.show_message("Result copied to the clipboard.")
 
     # -- user dictionary -----------------------------------------------------------------
     def add_word(self, word: str | None = None) -> bool:
@@ -374,7 +375,8 @@ class SegmentTab(QWidget):
         if not word:
             return False
         if not self.user_dict.add(word):
-            self.runner.message.emit(f"分词: {word!r} cannot be a dictionary word (it contains spaces or control characters)")
+            self.show_message(f"{word!r} cannot be a dictionary word (it contains spaces or control characters).",
+                              error=True)
             return False
         self.dict_entry.clear()
         self._refresh_dict_list()
@@ -399,65 +401,69 @@ class SegmentTab(QWidget):
         try:
             added = self.user_dict.update_from_file(path)
         except (OSError, UnicodeDecodeError) as exc:
-            self.runner.message.emit(f"分词: cannot read dictionary {path}: {exc}")
+            self.show_message(f"Cannot read dictionary {path}: {getattr(exc, 'strerror', None) or exc}", error=True)
             return
         self._refresh_dict_list()
-        self.runner.message.emit(f"分词: {added} words loaded from {Path(path).name}")
+        self.show_message(f"{added} words loaded from {Path(path).name}.")
         self._start_live_now()
 
     def _on_dict_load_clicked(self) -> None:
-        folder = self._settings.value("segment/dict_folder", "")
-        path, _ = QFileDialog.getOpenFileName(self, "Load user dictionary", folder, "Text (*.txt *.dict);;All files (*)")
-        if path:
-            self._settings.setValue("segment/dict_folder", str(Path(path).parent))
-            self.load_dictionary(path)
+        paths = self.ask_open_paths("Load user dictionary", "Text (*.txt *.dict);;All files (*)")
+        if paths:
+            self.load_dictionary(paths[0])
 
     def _on_dict_save_clicked(self) -> None:
-        folder = self._settings.value("segment/dict_folder", "")
-        path, _ = QFileDialog.getSaveFileName(self, "Save user dictionary", str(Path(folder or ".") / "userdict.txt"),
-                                              "Text (*.txt)")
+        path, _fmt = self.ask_save_path("Save user dictionary", "userdict.txt", ["Text (*.txt)"])
         if path:
             try:
                 self.user_dict.save(path)
-                self.runner.message.emit(f"分词: dictionary saved to {path}")
+                self.show_message(f"Dictionary saved to {path}.")
             except OSError as exc:
-                self.runner.message.emit(f"分词: cannot save {path}: {exc}")
+                self.show_message(f"Cannot save {path}: {exc.strerror or exc}", error=True)
 
     # -- batch ------------------------------------------------------------------------------
+    def open_text_files(self, paths: list[str]) -> None:
+        """``mowen TEXT.txt`` and drops: one file goes into the input box, several are batched."""
+        if len(paths) == 1:
+            try:
+                self.set_text(Path(paths[0]).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                self.show_message(f"Cannot read {paths[0]}: {getattr(exc, 'strerror', None) or exc} "
+                                  "(UTF-8 text expected; batch mode reads other encodings)", error=True)
+                return
+            self.remember_folder(paths[0])
+            self.current_file = paths[0]
+            self.current_file_changed.emit(paths[0])
+        elif paths:
+            self.start_batch(paths)
+
     def _on_open_files_clicked(self) -> None:
-        folder = self._settings.value("segment/input_folder", "")
-        paths, _ = QFileDialog.getOpenFileNames(self, "Segment text files", folder, "Text (*.txt);;All files (*)")
+        paths = self.ask_open_paths("Segment text files", "Text (*.txt);;All files (*)")
         if not paths:
             return
-        self._settings.setValue("segment/input_folder", str(Path(paths[0]).parent))
         out_dir = None
         if self.to_folder.isChecked():
-            out_dir = QFileDialog.getExistingDirectory(self, "Save segmented files into",
-                                                       self._settings.value("segment/output_folder", ""))
+            out_dir = self.ask_folder("Save segmented files into")
             if not out_dir:
                 return
-            self._settings.setValue("segment/output_folder", out_dir)
         self.start_batch(paths, out_dir)
 
-    def start_batch(self, paths: list[str], out_dir: str | None = None) -> None:
-        if self._batch_worker is not None:
-            return
+    def start_batch(self, paths: list[str], out_dir: str | None = None) -> bool:
+        if self.job is not None:
+            if self._job_kind == "live":  # typing can wait; the files were asked for
+                self._queued_batch = (list(paths), out_dir)
+                self.job.cancel()
+                return True
+            self.show_message("Busy: wait for the batch to finish, or press Cancel (Esc).")
+            return False
         self.open_files.setEnabled(False)
-        self.cancel_batch.setEnabled(True)
-        self.batch_progress.setVisible(True)
-        self.batch_progress.setRange(0, 0)
-        self.batch_status.setText(f"Segmenting {len(paths)} file(s)…")
+        self.batch_status.setText("")
         self._started_at = time.perf_counter()
-        self._batch_worker = self.runner.start(
+        self._job_kind = "batch"
+        return self.start_job(
             self._file_segmenter, list(paths), out_dir=out_dir, user_dict=_new_dictionary(self.user_dict.words),
-            owner=self, on_progress=self._on_batch_progress, on_result=self._on_batch_result,
-            on_error=self._on_batch_error, on_finished=self._on_batch_finished)
-
-    def _on_batch_progress(self, report) -> None:
-        total = max(1, int(getattr(report, "total", 0) or 1))
-        self.batch_progress.setRange(0, 1000)
-        self.batch_progress.setValue(int(1000 * min(1.0, report.step / total)))
-        self.batch_status.setText(f"{getattr(report, 'message', '')}: {report.step:,} / {report.total:,} characters")
+            on_result=self._on_batch_result, on_error=self._on_batch_error, on_finished=self._on_batch_finished,
+            status=f"Segmenting {len(paths)} file(s)…")
 
     def _on_batch_result(self, outcomes) -> None:
         elapsed = time.perf_counter() - self._started_at
@@ -466,26 +472,16 @@ class SegmentTab(QWidget):
         chars = sum(o.characters for o in done)
         lines = [f"✓ {o.input.name} → {o.output}" for o in done] + [f"✗ {o.error}" for o in refused]
         self.batch_status.setText("\n".join(lines))
-        self.runner.message.emit(f"分词: {len(done)} file(s), {chars:,} characters in {elapsed:.1f} s "
-                                 f"({chars / max(elapsed, 1e-9):,.0f} chars/s)"
-                                 + (f"; {len(refused)} refused" if refused else ""))
+        self.show_message(f"Batch: {len(done)} file(s), {chars:,} characters in {elapsed:.1f} s "
+                          f"({chars / max(elapsed, 1e-9):,.0f} chars/s)" + (f"; {len(refused)} refused" if refused else ""),
+                          error=bool(refused) and not done)
 
-    def _on_batch_error(self, message: str) -> None:
-        self.batch_status.setText(f"Batch failed: {message}")
-        self.runner.message.emit(f"分词: {message}")
-
-    def _on_cancel_batch_clicked(self) -> None:
-        if self._batch_worker is not None:
-            self._batch_worker.cancel()
-            self.batch_status.setText("Cancelled; files already written are kept.")
+    def _on_batch_error(self, exc: BaseException) -> None:
+        self.show_message(f"Batch failed: {message_for(exc)}", error=True)
 
     def _on_batch_finished(self) -> None:
-        self._batch_worker = None
         self.open_files.setEnabled(True)
-        self.cancel_batch.setEnabled(False)
-        self.batch_progress.setVisible(False)
-        if self._pending:
-            self._start_live()
+        self._after_job()
 
 
 def _run_segmenter(segmenter: Callable[..., Any], lines: list[str], words: list[str]):

@@ -6,9 +6,12 @@ A job is any callable; if it returns a generator (the engine's long jobs yield
 next yield once cancelled.  Signals are delivered on the GUI thread (queued), so
 slots may touch widgets.
 
-Tabs start work through a shared :class:`JobRunner`; the main window listens to the
-runner to drive the status bar's progress bar and Cancel button, and cancels and
-waits for all jobs when it closes.
+Tabs start work through a shared :class:`JobRunner` (through ``gui.task.TaskTab``); the
+main window listens to the runner to drive the status bar's progress bar, status text
+and Cancel button (the one progress surface), and cancels and waits for all jobs when
+it closes.  A failure crosses the thread as the exception object itself: a user error
+(:func:`is_user_error`) is shown as its message, any other is a bug whose traceback
+goes to stderr.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class Cancelled(Exception):
 class WorkerSignals(QObject):
     progressed = Signal(object)  # engine.progress.Progress (or anything the job yields)
     returned = Signal(object)    # the job's result
-    errored = Signal(str)        # a one-line message for the user
+    errored = Signal(object)     # the exception (its traceback already printed if it is a bug)
     finished = Signal()          # always last: after returned, errored or cancellation
     done = Signal(object)        # the worker itself, after finished (the runner's bookkeeping)
 
@@ -38,6 +41,8 @@ class Worker(QRunnable):
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
         super().__init__()
+        self.quiet = False   # typing-driven: never shown on the status bar
+        self.status = ""     # what the status bar says while the job runs
         self.setAutoDelete(False)  # the runner keeps and drops the reference
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.signals = WorkerSignals()
@@ -63,11 +68,11 @@ class Worker(QRunnable):
                 self._emit(self.signals.returned, result)
         except Cancelled:
             pass
-        except Exception as exc:  # every failure becomes a message, never a crash
+        except Exception as exc:  # every failure reaches a slot, never a crash
             if not self._cancelled:
-                if not _is_user_error(exc):
+                if not is_user_error(exc):
                     traceback.print_exc()  # a bug: keep the details for the terminal
-                self._emit(self.signals.errored, _message_for(exc))
+                self._emit(self.signals.errored, exc)
         finally:
             self.is_finished = True
             self._emit(self.signals.finished)
@@ -93,16 +98,30 @@ class Worker(QRunnable):
                 self._emit(self.signals.progressed, report)
 
 
-def _is_user_error(exc: BaseException) -> bool:
-    """Engine errors, bad values and unreadable files have messages written for users."""
-    return type(exc).__module__.startswith("engine") or isinstance(exc, (ValueError, OSError))
+def _user_error_classes() -> tuple[type, ...]:
+    try:
+        from engine.errors import MowenError
+    except ImportError:  # an engine without the common base: its own errors below still count
+        return (OSError,)
+    return (MowenError, OSError)
 
 
-def _message_for(exc: BaseException) -> str:
+def is_user_error(exc: BaseException) -> bool:
+    """The engine's refusals (``MowenError``; older engine ValueErrors) and unreadable or
+    unwritable files have messages written for users; anything else is a bug."""
+    if isinstance(exc, _user_error_classes()):
+        return True
+    return isinstance(exc, ValueError) and type(exc).__module__.startswith("engine")
+
+
+def message_for(exc: BaseException) -> str:
+    """One line for the user: a user error's own message, else the bug's type and message."""
     text = str(exc).strip() or exc.__class__.__name__
-    if _is_user_error(exc):
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        text = f"{exc.filename}: {exc.strerror}"
+    if is_user_error(exc):
         return text
-    return f"{exc.__class__.__name__}: {text}"
+    return f"Internal error ({exc.__class__.__name__}: {text}); details are on the terminal (stderr)."
 
 
 class JobRunner(QObject):
@@ -119,19 +138,23 @@ class JobRunner(QObject):
     def start(self, fn: Callable[..., Any], *args: Any, owner: object | None = None,
               on_result: Callable[[Any], None] | None = None,
               on_progress: Callable[[Any], None] | None = None,
-              on_error: Callable[[str], None] | None = None,
-              on_finished: Callable[[], None] | None = None, **kwargs: Any) -> Worker:
+              on_error: Callable[[BaseException], None] | None = None,
+              on_finished: Callable[[], None] | None = None,
+              quiet: bool = False, status: str = "", **kwargs: Any) -> Worker:
         """Run ``fn`` in the pool; ``owner`` (usually the tab) lets it cancel its own jobs.
 
         The callbacks run on the GUI thread whatever they are (lambdas included):
         they are called from a relay object that lives on the thread that called start.
         If ``owner`` is a QObject the relay is its child, so callbacks stop when the
-        owner is deleted.  Errors go to ``on_error`` if given, else to ``message``.
+        owner is deleted.  Errors (the exception object) go to ``on_error`` if given,
+        else their message goes to ``message``.  ``quiet`` jobs (typing-driven) are not
+        shown on the status bar; ``status`` is its text while the job runs.
         """
         worker = Worker(fn, *args, **kwargs)
-        worker.owner = owner
+        worker.owner, worker.quiet, worker.status = owner, quiet, status
         relay = _Relay(owner if isinstance(owner, QObject) else self, worker, on_result, on_progress,
-                       on_error if on_error is not None else self.message.emit, on_finished)
+                       on_error if on_error is not None else (lambda exc: self.message.emit(message_for(exc))),
+                       on_finished)
         worker.progressed.connect(relay.progressed)
         worker.returned.connect(relay.returned)
         worker.errored.connect(relay.errored)
@@ -180,9 +203,9 @@ class _Relay(QObject):
         if self._on_result is not None:
             self._on_result(result)
 
-    @Slot(str)
-    def errored(self, text: str) -> None:
-        self._on_error(text)
+    @Slot(object)
+    def errored(self, exc: BaseException) -> None:
+        self._on_error(exc)
 
     @Slot()
     def finished(self) -> None:

@@ -56,8 +56,15 @@ def slow_job(steps: int, delay: float, started: threading.Event | None = None):
 
 
 def failing_job():
+    from engine.ocr.result import OcrInputError  # an engine refusal: a user error
+
     yield Progress(1, 2, "about to fail")
-    raise ValueError("the input is not Chinese text")
+    raise OcrInputError("the input is not Chinese text")
+
+
+def buggy_job():
+    yield Progress(1, 2, "about to fail")
+    raise KeyError("internal table")
 
 
 def test_four_tabs_with_chinese_titles_and_switching(window, qtbot):
@@ -107,7 +114,20 @@ def qtbot_button():
 def test_failing_job_message_in_status_bar(window, runner, qtbot):
     runner.start(failing_job, owner="tab")
     qtbot.waitUntil(lambda: "not Chinese" in window.statusBar().currentMessage(), timeout=5000)
-    assert "Traceback" not in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage() == "the input is not Chinese text"
+
+
+def test_a_bug_is_told_apart_and_its_traceback_goes_to_stderr(window, runner, qtbot, capfd):
+    errors = []
+    with qtbot.waitSignal(runner.started):
+        runner.start(buggy_job, owner="tab", on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert isinstance(errors[0], KeyError)          # the exception object crossed the thread
+    from gui.worker import is_user_error, message_for
+
+    assert not is_user_error(errors[0]) and message_for(errors[0]).startswith("Internal error (KeyError")
+    err = capfd.readouterr().err
+    assert "Traceback" in err and "buggy_job" in err
 
 
 def test_close_while_job_runs_cancels_and_waits(qtbot, runner):

@@ -80,7 +80,7 @@ def type_text(qtbot, widget, text: str) -> None:
 
 
 def wait_for_result(qtbot, tab, predicate=lambda t: bool(t.results), timeout=10000):
-    qtbot.waitUntil(lambda: tab._live_worker is None and not tab._pending and predicate(tab), timeout=timeout)
+    qtbot.waitUntil(lambda: not tab.busy and not tab._pending and predicate(tab), timeout=timeout)
 
 
 def test_typing_shows_coloured_words(qtbot, tab):
@@ -139,12 +139,10 @@ def test_dictionary_file_load_and_bad_words(qtbot, tab, tmp_path):
     path.write_text("云计算 3 n\n机器学习\n", encoding="utf-8")
     tab.load_dictionary(str(path))
     assert tab.user_dict.words == ["云计算", "机器学习"]
-    messages = []
-    tab.runner.message.connect(messages.append)
     assert not tab.add_word("a b")
-    assert "cannot be a dictionary word" in messages[-1]
+    assert "cannot be a dictionary word" in tab.message()
     tab.load_dictionary(str(tmp_path / "missing.txt"))
-    assert "cannot read" in messages[-1]
+    assert "Cannot read" in tab.message()
 
 
 def test_copy_result(qtbot, tab):
@@ -156,12 +154,13 @@ def test_copy_result(qtbot, tab):
     assert QApplication.clipboard().text() == "迈向 充满\n希望"
 
 
-def test_status_bar_reports_speed(qtbot, tab):
-    messages = []
-    tab.runner.message.connect(messages.append)
+def test_the_result_line_reports_speed_and_typing_never_reaches_the_status_bar(qtbot, tab):
+    shown = []
+    tab.runner.started.connect(lambda worker: shown.append(worker.quiet))
     tab.set_text("迈向充满希望")
     wait_for_result(qtbot, tab)
-    assert any("chars/s" in m for m in messages)
+    assert "chars/s" in tab.message() and "3 words" in tab.message()
+    assert shown == [True]  # live jobs are quiet: no progress bar flashes while typing
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t  "])
@@ -191,7 +190,7 @@ def test_one_megabyte_paste_stays_responsive(qtbot, runner):
     tab.set_text(text)
     qtbot.wait(DEBOUNCE_WAIT)
     # the GUI thread is free while the (slow) job runs
-    assert tab._live_worker is not None
+    assert tab.busy
     assert time.perf_counter() - started < 5
     wait_for_result(qtbot, tab, timeout=60000)
     assert len(tab.view.toPlainText()) < 20000              # rendering is capped
@@ -205,7 +204,7 @@ def test_newer_edit_wins(qtbot, runner):
     tab = SegmentTab(runner, segmenter=FakeSegmenter(delay=0.3))
     qtbot.addWidget(tab)
     tab.set_text("第一版")
-    qtbot.waitUntil(lambda: tab._live_worker is not None, timeout=2000)
+    qtbot.waitUntil(lambda: tab.busy, timeout=2000)
     tab.set_text("第二版文本")
     wait_for_result(qtbot, tab, lambda t: t.results and t.results[0].text == "第二版文本")
 
@@ -241,8 +240,8 @@ def test_batch_files_with_progress_and_refusal(qtbot, runner, tmp_path):
     tab = SegmentTab(runner, segmenter=FakeSegmenter(), file_segmenter=file_segmenter)
     qtbot.addWidget(tab)
     tab.start_batch([str(good), str(binary)], str(out))
-    assert not tab.open_files.isEnabled() and tab.cancel_batch.isEnabled()
-    qtbot.waitUntil(lambda: tab._batch_worker is None, timeout=20000)
+    assert not tab.open_files.isEnabled() and tab.busy
+    qtbot.waitUntil(lambda: not tab.busy, timeout=20000)
     assert tab.open_files.isEnabled()
     assert (out / "a.seg.txt").read_text(encoding="utf-8") == "中 国\n人 民\n"
     assert good.read_bytes() == "中国\r\n人民\r\n".encode("gb18030")
@@ -260,11 +259,13 @@ def test_batch_cancel(qtbot, runner, tmp_path):
 
     tab = SegmentTab(runner, segmenter=FakeSegmenter(), file_segmenter=slow_files)
     qtbot.addWidget(tab)
+    reports = []
+    runner.started.connect(lambda worker: worker.progressed.connect(reports.append))
     tab.start_batch([str(tmp_path / "x.txt")])
-    qtbot.waitUntil(lambda: tab.batch_progress.maximum() == 1000, timeout=3000)
-    qtbot.mouseClick(tab.cancel_batch, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab._batch_worker is None, timeout=5000)
-    assert "Cancelled" in tab.batch_status.text()
+    qtbot.waitUntil(lambda: bool(reports), timeout=3000)
+    qtbot.keyClick(tab.input, Qt.Key.Key_Escape)  # the status bar's Cancel is tested with the window
+    qtbot.waitUntil(lambda: not tab.busy, timeout=5000)
+    assert "Cancelled" in tab.message()
     assert tab.open_files.isEnabled()
 
 
