@@ -241,3 +241,22 @@ def test_closing_with_unsaved_edits_asks_first(qtbot, runner):
     assert asked and "page.png" in asked[0]
     asked = _answer_question(qtbot, QMessageBox.StandardButton.Discard)
     assert win.close() and not win.isVisible()
+
+
+def test_a_jobs_status_shows_while_it_runs_and_clears_when_it_ends(window, runner, qtbot):
+    finished = []
+    with qtbot.waitSignal(runner.started):
+        runner.start(slow_job, 3, 0.05, owner="tab", status="Reading page.png…",
+                     on_finished=lambda: finished.append(True))
+    assert window.statusBar().currentMessage() == "Reading page.png…"
+    qtbot.waitUntil(lambda: finished == [True], timeout=5000)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=2000)
+    assert not window.progress_bar.isVisible()
+
+
+def test_quiet_jobs_never_show_on_the_status_bar(window, runner, qtbot):
+    shown, finished = [], []
+    runner.start(slow_job, 3, 0.02, owner="tab", quiet=True, on_progress=lambda r: shown.append(
+        window.progress_bar.isVisible()), on_finished=lambda: finished.append(True))
+    qtbot.waitUntil(lambda: finished == [True], timeout=5000)
+    assert shown and not any(shown) and window.statusBar().currentMessage() == ""
