@@ -1,7 +1,8 @@
 """Mowen (墨文) desktop app: ``mowen`` or ``python main.py``.
 
 Shows the window first and imports nothing heavy: torch and transformers load in
-workers on first use.  Extra modes: ``--screenshot DIR`` renders every tab to PNG
+workers on first use.  ``mowen FILE…`` opens images (and folders of them) in the OCR tab
+and .txt files in Segmentation, as the desktop entry's ``%F`` does.  Extra modes: ``--screenshot DIR`` renders every tab to PNG
 offscreen; ``--install-desktop-entry`` writes a .desktop launcher for double-click.
 """
 
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parent
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mowen", description="Mowen (墨文): a workbench for Chinese text.")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="images or folders of images to read (OCR tab), .txt files to segment")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--screenshot", metavar="DIR", help="render each tab at 1280x800 into DIR as PNG and exit")
     parser.add_argument("--install-desktop-entry", action="store_true",
@@ -70,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     if not chinese_font_families():
         QTimer.singleShot(0, lambda: QMessageBox.warning(
             window, "Mowen", "No Chinese font was found: Chinese characters may show as boxes."))
+    if args.files:
+        QTimer.singleShot(0, lambda: window.open_paths(args.files))
     if args.quit_after_show:
         _report_first_paint(window)
     if args.screenshot:

@@ -203,6 +203,30 @@ class AttentionTab(TaskTab):
         self.model_view.set_busy(busy)
         self.explorer.set_busy(busy)
 
+    def export_dialog(self) -> None:
+        """File → Export…: the current view (a study as CSV or PNG, the others as PNG)."""
+        view = self.views.currentWidget()
+        if view is self.studies:
+            if self.studies.curves is None:
+                self.show_message("Nothing to export yet: run a study first.")
+                return
+            path, fmt = self.ask_save_path("Export study", f"{self.studies.study_combo.currentData()}.csv",
+                                           ["CSV files (*.csv)", "PNG images (*.png)"])
+            if path:
+                self.studies._export(self.studies.export_csv if fmt == "csv" else self.studies.export_png, path)
+            return
+        if view is self.model_view and self.model_view.result is not None:
+            self.model_view._on_export_button_clicked()
+            return
+        widget = {self.explorer: self.explorer.graphics, self.masks: self.masks.heatmap.graphics}.get(view)
+        if widget is None:
+            self.show_message("Nothing to export yet.")
+            return
+        name = "softmax_explorer.png" if view is self.explorer else f"mask_{self.masks.kind_combo.currentData()}.png"
+        path, _fmt = self.ask_save_path("Export view", name, ["PNG images (*.png)"])
+        if path:
+            self.studies._export(lambda p: save_widget_png(widget, p), path)
+
     # -- cross-tab hook -----------------------------------------------------------
     def show_pair(self, upper: str, lower: str) -> None:
         """Arrive from the couplet tab: show the model's attention over the pair."""

@@ -315,6 +315,28 @@ class CoupletTab(TaskTab):
         QApplication.clipboard().setText(text)
         self.show_message("Copied 已复制")
 
+    def export_dialog(self) -> None:
+        """File → Export…: the upper line and every candidate, one per line."""
+        if self._shown is None:
+            self.show_message("Nothing to export yet: generate lower lines first.")
+            return
+        path, _fmt = self.ask_save_path("Export couplets", f"{self._shown.result.upper}.txt", ["Text (*.txt)"])
+        if path:
+            self.export(path)
+
+    def export(self, path: str) -> bool:
+        from engine.registry import atomic_write_text
+
+        result = self._shown.result
+        lines = [f"上联 {result.upper}"] + [f"下联 {c.text}\t{c.score:.2f}" for c in result.candidates]
+        try:
+            atomic_write_text(path, "\n".join(lines) + "\n")
+        except OSError as exc:
+            self.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
+            return False
+        self.show_message(f"Saved {path}")
+        return True
+
     # ------------------------------------------------------------------ slots
     def _on_upper_edit_text_edited(self, _text: str) -> None:
         if self._locked:

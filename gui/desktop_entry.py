@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ICON = ROOT / "assets" / "icons" / "mowen.png"
+TEMPLATE = ROOT / "assets" / "mowen.desktop"
 
 
 def launch_command() -> str:
@@ -28,21 +29,10 @@ def launch_command() -> str:
 
 
 def desktop_entry_text() -> str:
-    return "\n".join([
-        "[Desktop Entry]",
-        "Type=Application",
-        "Version=1.0",
-        "Name=Mowen",
-        "Name[zh_CN]=墨文",
-        "GenericName=Chinese text workbench",
-        "Comment=OCR, word segmentation, couplets and attention maps with local models",
-        f"Exec={launch_command()}",
-        f"Icon={ICON}",
-        "Terminal=false",
-        "Categories=Office;Education;",
-        "StartupWMClass=Mowen",
-        "",
-    ])
+    """assets/mowen.desktop with this installation's launcher and icon filled in (``%F``
+    lets "Open with Mowen" pass files; MimeType lists what it opens)."""
+    template = TEMPLATE.read_text(encoding="utf-8")
+    return template.replace("@EXEC@", launch_command()).replace("@ICON@", str(ICON))
 
 
 def install_desktop_entry(applications_dir: Path | None = None) -> Path:

@@ -1,5 +1,9 @@
 """Mowen's main window: four tabs, a status bar with device, progress and Cancel.
 
+Desktop conventions live here: the File menu (Open…, Open folder…, Recent files, Export…,
+Quit), files given on the command line or dropped on the window (images to the OCR tab,
+.txt to Segmentation), the title naming the current file, and Help → About.
+
 The window is shown before anything heavy is imported: each tab module is light,
 the tab that was last open is built at once and the other three right after the
 window is on screen; torch is first imported by a worker that reports the device.
@@ -8,26 +12,33 @@ window is on screen; torch is first imported by a worker that reports the device
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
-    QDialog,
-    QDialogButtonBox,
     QWidget,
 )
 
 from engine import __version__
 from gui.settings import settings
+from gui.task import IMAGE_SUFFIXES, TEXT_SUFFIXES
 from gui.worker import JobRunner, Worker
 
 # (module, class, tab title); the order is the order of the tabs.
@@ -40,6 +51,29 @@ TABS = (
 
 
 STARTUP_DELAY_MS = 150
+APP_TITLE = "墨文 Mowen"
+MAX_RECENT = 10
+LICENCE = ("Mowen's code and models: no licence is declared in this copy yet (ask the authors before "
+           "redistributing). Bundled font: WenQuanYi Micro Hei, Apache 2.0 or GPLv3 with the font exception "
+           "(assets/fonts/wqy-microhei.LICENSE.txt).")
+# headline figures per task: (metric key, label, format)
+HEADLINES = {
+    "segment": (("pku_test_f1", "PKU F1", "{:.1%}"), ("chars_per_s_1_thread", "speed", "{:,.0f} chars/s")),
+    "couplet": (("bleu4", "BLEU-4", "{:.2f}"), ("hard_constraints", "constraints met", "{:.0%}"),
+                ("ms_per_line", "", "{:.1f} ms/line")),
+    "ocr": (("bench_clean_lines_cer", "CER clean lines", "{:.2%}"), ("bench_degraded_lines_cer", "degraded", "{:.2%}"),
+            ("bench_page_scan_cer", "pages", "{:.2%}")),
+}
+
+
+def headline(task: str, metrics: dict) -> str:
+    parts = []
+    for key, label, fmt in HEADLINES.get(task, ()):
+        if isinstance(metrics.get(key), (int, float)):
+            parts.append(f"{label} {fmt.format(metrics[key])}".strip())
+    if not parts:  # an unknown task: its first three figures as they are
+        parts = [f"{k} {v}" for k, v in list(metrics.items())[:3]]
+    return ", ".join(parts)
 
 
 def _device_label() -> str:
@@ -57,7 +91,8 @@ class MainWindow(QMainWindow):
                  tab_factories: dict[str, Callable[[JobRunner], QWidget]] | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("墨文 Mowen")
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
         self.runner = runner or JobRunner(self)
         self._tab_factories = tab_factories or {}
         self._built: dict[int, QWidget] = {}
@@ -102,14 +137,26 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File 文件")
+        self.file_menu = file_menu
+        self.open_action = file_menu.addAction("&Open… 打开", self.open_dialog)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_folder_action = file_menu.addAction("Open &folder… 打开文件夹", self.open_folder_dialog)
+        self.recent_menu = file_menu.addMenu("&Recent files 最近文件")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self.export_action = file_menu.addAction("&Export… 导出", self.export_dialog)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        file_menu.addSeparator()
         quit_action = QAction("&Quit 退出", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        self.quit_action = quit_action
         help_menu = self.menuBar().addMenu("&Help 帮助")
         about_action = QAction("&About 关于", self)
         about_action.triggered.connect(self.show_about)
         help_menu.addAction(about_action)
+        self._fill_recent_menu()
 
     def _build_tab(self, index: int) -> QWidget:
         if index in self._built:
@@ -133,6 +180,8 @@ class MainWindow(QMainWindow):
         return widget
 
     def _wire_tab(self, class_name: str, widget: QWidget) -> None:
+        if hasattr(widget, "current_file_changed"):
+            widget.current_file_changed.connect(lambda path, w=widget: self._on_tab_current_file_changed(w, path))
         if class_name == "OcrTab" and hasattr(widget, "send_to_segmentation"):
             widget.send_to_segmentation.connect(self._on_ocr_send_to_segmentation)
         if class_name == "CoupletTab" and hasattr(widget, "show_attention"):
@@ -184,7 +233,110 @@ class MainWindow(QMainWindow):
 
     # -- slots -------------------------------------------------------------
     def _on_tabs_currentChanged(self, index: int) -> None:
-        self._build_tab(index)
+        widget = self._build_tab(index)
+        self._update_title()
+        self.export_action.setEnabled(hasattr(widget, "export_dialog"))
+
+    # -- files: open, recent, drop, export, title ------------------------------------
+    def open_paths(self, paths) -> bool:
+        """Images and folders to the OCR tab, .txt files to Segmentation; False if nothing could go."""
+        images, texts, folders, refused = [], [], [], []
+        for path in map(str, paths):
+            suffix = Path(path).suffix.lower()
+            if Path(path).is_dir():
+                folders.append(path)
+            elif suffix in IMAGE_SUFFIXES:
+                images.append(path)
+            elif suffix in TEXT_SUFFIXES:
+                texts.append(path)
+            else:
+                refused.append(Path(path).name)
+        opened = False
+        if texts:
+            tab = self.tab("SegmentTab")
+            self.tabs.setCurrentWidget(tab)
+            opened = tab.open_text_files(texts) is not False
+        if images or folders:
+            tab = self.tab("OcrTab")
+            self.tabs.setCurrentWidget(tab)
+            opened = (tab.open_paths(images) if images else tab.open_folder(folders[0])) or opened
+        for path in texts + images + folders:
+            if Path(path).exists():
+                self.add_recent(path)
+        if refused:
+            self.show_message(f"Cannot open {', '.join(refused)}: Mowen opens images (PNG, JPEG, BMP, TIFF, "
+                              "WebP, GIF), folders of images and .txt files.")
+        return opened
+
+    def open_dialog(self) -> None:
+        images = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
+        texts = " ".join(f"*{s}" for s in TEXT_SUFFIXES)
+        folder = str(settings().value("window/open_folder", str(Path.home())))
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open images or text", folder,
+            f"Images and text ({images} {texts});;Images ({images});;Text ({texts});;All files (*)")
+        if paths:
+            settings().setValue("window/open_folder", str(Path(paths[0]).parent))
+            self.open_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        tab = self.tab("OcrTab")
+        self.tabs.setCurrentWidget(tab)
+        folder = tab.ask_folder("Open a folder of images") if hasattr(tab, "ask_folder") else ""
+        if folder:
+            self.open_paths([folder])
+
+    def export_dialog(self) -> None:
+        widget = self.tabs.currentWidget()
+        if hasattr(widget, "export_dialog"):
+            widget.export_dialog()
+
+    def recent_files(self) -> list[str]:
+        value = settings().value("window/recent_files", [])
+        items = [value] if isinstance(value, str) else list(value or [])
+        return [str(p) for p in items if p]
+
+    def add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        settings().setValue("window/recent_files", recent[:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        existing = [p for p in self.recent_files() if Path(p).exists()]
+        for path in existing:
+            action = self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_paths([p]))
+            action.setToolTip(path)
+            action.setStatusTip(path)
+        if not existing:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear 清除", lambda: settings().setValue("window/recent_files", []))
+
+    def _on_tab_current_file_changed(self, widget: QWidget, path: str) -> None:
+        if path and Path(path).exists():
+            self.add_recent(path)
+        if widget is self.tabs.currentWidget():
+            self._update_title()
+
+    def _update_title(self) -> None:
+        current = getattr(self.tabs.currentWidget(), "current_file", None)
+        if current and str(current).startswith("<"):  # a pasted or dropped image has no file
+            name = str(current).strip("<>")
+        else:
+            name = Path(current).name if current else ""
+        self.setWindowTitle(f"{name} — {APP_TITLE}" if name else APP_TITLE)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
+            event.acceptProposedAction()
 
     def _on_device_described(self, text: str) -> None:
         self.device_label.setText(f"Device: {text}")
@@ -247,49 +399,78 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15000)
 
     # -- about -------------------------------------------------------------
-    def about_html(self) -> str:
+    def show_about(self) -> QDialog:
+        """A short modal dialog: version, licence, device and the models with their headline
+        figures; double-click a model (or Model card…) for its card.  Escape closes it."""
         from html import escape
 
         from engine.registry import ModelError, list_models
 
-        parts = [f"<h2>墨文 Mowen {escape(__version__)}</h2>",
-                 "<p>A workbench for Chinese text: OCR, word segmentation, couplets and attention, "
-                 "with models trained by this project and run on this machine.</p>",
-                 f"<p><b>{escape(self.device_label.text())}</b></p>", "<h3>Models</h3>"]
+        dialog = QDialog(self)
+        dialog.setObjectName("about_dialog")
+        dialog.setWindowTitle("About 墨文 Mowen")
+        dialog.setModal(True)
+        dialog.resize(720, 420)
+        layout = QVBoxLayout(dialog)
+        text = QLabel(f"<h2>墨文 Mowen {escape(__version__)}</h2>"
+                      "<p>A workbench for Chinese text: OCR, word segmentation, couplets and attention, with "
+                      "models trained by this project and run on this machine.</p>"
+                      f"<p><b>{escape(self.device_label.text())}</b></p>"
+                      f"<p><small>Licence: {escape(LICENCE)}</small></p>")
+        text.setObjectName("about_text")
+        text.setWordWrap(True)
+        layout.addWidget(text)
         try:
             models = list_models()
         except ModelError as exc:
             models = []
-            parts.append(f"<p>{escape(str(exc))}</p>")
-        if not models:
-            parts.append("<p>No models are installed.</p>")
-        for entry in models:
-            metrics = ", ".join(f"{k} = {v}" for k, v in entry.metrics.items())
-            parts.append(f"<h4>{escape(entry.task)}: {escape(entry.name)}"
-                         f"{' (default)' if entry.default else ''}</h4>")
-            if entry.summary:
-                parts.append(f"<p>{escape(entry.summary)}</p>")
-            if metrics:
-                parts.append(f"<p><i>{escape(metrics)}</i></p>")
-            card = entry.card()
-            if card:
-                parts.append(f"<pre style='white-space: pre-wrap'>{escape(card)}</pre>")
-        return "\n".join(parts)
+            layout.addWidget(QLabel(f"The models cannot be listed: {exc}"))
+        table = QTableWidget(len(models), 3, dialog)
+        table.setObjectName("about_models")
+        table.setHorizontalHeaderLabels(["task", "model", "headline figures"])
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        table.verticalHeader().setVisible(False)
+        for row, entry in enumerate(models):
+            for col, value in enumerate((entry.task, entry.name + (" *" if entry.default else ""),
+                                         headline(entry.task, entry.metrics))):
+                item = QTableWidgetItem(value)
+                item.setToolTip(entry.summary or value)
+                table.setItem(row, col, item)
+        table.resizeColumnsToContents()
+        layout.addWidget(table, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+        card_button = buttons.addButton("Model card… 模型说明", QDialogButtonBox.ButtonRole.ActionRole)
+        card_button.setEnabled(bool(models))
 
-    def show_about(self) -> QDialog:
-        dialog = QDialog(self)
-        dialog.setWindowTitle("About 墨文 Mowen")
+        def open_card(*_args) -> None:
+            row = max(0, table.currentRow())
+            if models:
+                dialog.card = self.show_model_card(models[row], dialog)
+
+        card_button.clicked.connect(open_card)
+        table.cellDoubleClicked.connect(open_card)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_model_card(self, entry, parent: QWidget) -> QDialog:
+        dialog = QDialog(parent)
+        dialog.setObjectName("model_card")
+        dialog.setWindowTitle(f"{entry.task}: {entry.name}")
         dialog.resize(760, 600)
         layout = QVBoxLayout(dialog)
         browser = QTextBrowser(dialog)
-        browser.setObjectName("about_text")
-        browser.setHtml(self.about_html())
+        browser.setMarkdown(entry.card() or "This model has no card (MODEL.md).")
         layout.addWidget(browser)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
         buttons.rejected.connect(dialog.reject)
         layout.addWidget(buttons)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
+        dialog.open()
         return dialog
 
     # -- closing -----------------------------------------------------------

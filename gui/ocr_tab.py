@@ -18,9 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QGraphicsPixmapItem, QGraphicsRectItem
                                QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTextEdit,
                                QVBoxLayout)
 
-from gui.task import TaskTab, suggested_name
+from gui.task import IMAGE_SUFFIXES, TaskTab, suggested_name
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "ocr_sample.png"
 LOW_CONFIDENCE = 0.6
@@ -343,6 +342,7 @@ class OcrTab(TaskTab):
     def _on_single_returned(self, page) -> None:
         self.page = page
         self._current_key = self._single_key
+        self.set_current_file(self._single_key)
         self._show_result(page.result)
         self._redraw()
         warnings = "; ".join(page.result.warnings)
@@ -441,6 +441,7 @@ class OcrTab(TaskTab):
     def _show_batch_entry(self, index: int) -> None:
         path, outcome = self.batch_results[index]
         self._current_key = path
+        self.set_current_file(path)
         if isinstance(outcome, str):
             self.page = None
             self.view.clear()
@@ -564,6 +565,13 @@ class OcrTab(TaskTab):
         folder = self.ask_folder("Open a folder of images")
         if folder:
             self.open_folder(folder)
+
+    def export_dialog(self) -> None:
+        """File → Export…: the current page's (edited) text."""
+        if self.text().strip():
+            self._on_export_button_clicked()
+        else:
+            self.show_message("Nothing to export yet: open an image first.")
 
     def _on_export_button_clicked(self) -> None:
         source = self.page.source if self.page is not None else self._current_key

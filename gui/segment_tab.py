@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
     QPlainTextEdit, QPushButton, QSplitter, QTextBrowser, QToolTip, QVBoxLayout, QWidget,
 )
 
-from gui.task import TaskTab
+from gui.task import TaskTab, suggested_name
 from gui.worker import message_for
 
 SAMPLE_TEXT = "迈向充满希望的新世纪。2023年全球GPU出货量增长了３．５％，详见https://example.com/report。"
@@ -82,7 +82,6 @@ class _ResultView(QTextBrowser):
 
 class SegmentTab(TaskTab):
     folder_key = "segment"
-    current_file_changed = Signal(str)  # the window title follows it
 
     def __init__(self, runner, *, segmenter: Callable[..., Any] = _default_segmenter,
                  file_segmenter: Callable[..., Any] = _default_file_segmenter, parent: QWidget | None = None):
@@ -96,7 +95,6 @@ class SegmentTab(TaskTab):
         self._pending = False                # the text changed while a job ran
         self._started_at = 0.0
         self._live_runs = 0
-        self.current_file: str | None = None
 
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("输入或粘贴中文文本…  Type or paste Chinese text; it is segmented as you type.")
@@ -369,6 +367,27 @@ class SegmentTab(TaskTab):
         QApplication.clipboard().setText(self.result_text())
         self.show_message("Result copied to the clipboard.")
 
+    def export_dialog(self) -> None:
+        """File → Export…: the segmented text, words separated by spaces."""
+        if not self.results:
+            self.show_message("Nothing to export yet: type, paste or open a text first.")
+            return
+        path, _fmt = self.ask_save_path("Export segmented text", suggested_name(self.current_file, "seg.txt", "segmented"),
+                                        ["Text, words separated by spaces (*.txt)"])
+        if path:
+            self.export(path)
+
+    def export(self, path: str) -> bool:
+        from engine.registry import atomic_write_text
+
+        try:
+            atomic_write_text(path, self.result_text() + "\n")
+        except OSError as exc:
+            self.show_message(f"Could not write {path}: {exc.strerror or exc}", error=True)
+            return False
+        self.show_message(f"Saved {path}")
+        return True
+
     # -- user dictionary -----------------------------------------------------------------
     def add_word(self, word: str | None = None) -> bool:
         word = (self.dict_entry.text() if not isinstance(word, str) else word).strip()
@@ -432,8 +451,7 @@ class SegmentTab(TaskTab):
                                   "(UTF-8 text expected; batch mode reads other encodings)", error=True)
                 return
             self.remember_folder(paths[0])
-            self.current_file = paths[0]
-            self.current_file_changed.emit(paths[0])
+            self.set_current_file(paths[0])
         elif paths:
             self.start_batch(paths)
 

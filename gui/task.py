@@ -28,18 +28,23 @@ from gui.settings import settings
 from gui.worker import JobRunner, Worker, message_for
 
 ERROR_STYLE = "color: #c0392b;"
+# what the window routes where: images (and folders of them) to OCR, text to Segmentation
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+TEXT_SUFFIXES = (".txt",)
 
 
 class TaskTab(QWidget):
     """Base class of the four tabs (see the module docstring)."""
 
     busy_changed = Signal(bool)
+    current_file_changed = Signal(str)  # the window's title and Recent files follow it
     folder_key = "tab"  # settings key: f"{folder_key}/last_folder"
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.runner = runner
         self.job: Worker | None = None
+        self.current_file: str | None = None
         self.message_label = QLabel("")
         self.message_label.setObjectName("tab_message")
         self.message_label.setWordWrap(True)
@@ -95,6 +100,10 @@ class TaskTab(QWidget):
             time.sleep(0.01)
         QApplication.processEvents()
         return self.job is None
+
+    def set_current_file(self, path: str | None) -> None:
+        self.current_file = path
+        self.current_file_changed.emit(path or "")
 
     # -- messages ----------------------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
