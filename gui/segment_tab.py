@@ -25,15 +25,18 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QSplitter, QTextBrowser, QToolTip, QVBoxLayout, QWidget,
 )
 
+from engine.segment.bmes import TAGS  # the one definition (a light module: no numpy, no torch)
 from gui.task import TaskTab, suggested_name
 from gui.worker import message_for
 
 SAMPLE_TEXT = "迈向充满希望的新世纪。2023年全球GPU出货量增长了３．５％，详见https://example.com/report。"
-TAGS = "BMES"
 TAG_COLOURS = {"B": "#1f6fd1", "M": "#2e9d3a", "E": "#d9730d", "S": "#8e44ad"}
 TAG_NAMES = {"B": "begin 词首", "M": "middle 词中", "E": "end 词尾", "S": "single 单字词"}
 LOW_CONFIDENCE = 0.8
 LOW_BACKGROUND = "#ffd9d9"
+RESULT_POINT_SIZE = 15.0        # the input box and the result view share one font
+WORD_JOINER = "\u2060"          # between the characters of a word: the view may not wrap there
+MAX_CACHED_LINES = 200_000
 MAX_RENDERED_CHARS = 4000       # the view shows this many; copy/batch handle everything
 MAX_LIVE_CHARS = 2_000_000      # beyond this a paste is refused (use batch files)
 DEBOUNCE_MS = 250
@@ -52,6 +55,20 @@ def _default_file_segmenter(paths: list[str], *, out_dir=None, user_dict=None):
     return segment_files_job(paths, out_dir=out_dir, user_dict=user_dict)
 
 
+def _units(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] cut into what a reader sees as characters: an emoji flag or ZWJ
+    sequence is one unit, so it is drawn as one glyph."""
+    from engine.segment.text import grapheme_spans
+
+    units, i = [], start
+    clusters = {a: b for a, b in grapheme_spans(text[start:end])}
+    while i < end:
+        j = start + clusters.get(i - start, i - start + 1)
+        units.append((i, j))
+        i = j
+    return units
+
+
 def _new_dictionary(words=()):
     from engine.segment.text import UserDictionary
 
@@ -67,6 +84,11 @@ class _ResultView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setMouseTracking(True)
+
+    def createMimeDataFromSelection(self):  # noqa: N802 (Qt name)
+        mime = super().createMimeDataFromSelection()
+        mime.setText(mime.text().replace(WORD_JOINER, ""))  # copied text has no invisible joiners
+        return mime
 
     def event(self, event):
         if event.type() == QEvent.Type.ToolTip:
@@ -97,12 +119,22 @@ class SegmentTab(TaskTab):
         self._live_runs = 0
 
         self.input = QPlainTextEdit()
+        font = self.input.font()
+        font.setPointSizeF(RESULT_POINT_SIZE)
+        self.input.setFont(font)
+        # Lines already segmented under the current dictionary: an edit re-segments only the changed lines.
+        self._cache: dict[str, Any] = {}
+        self._cache_words: tuple[str, ...] = ()
+        self._lines: list[str] = []
+        self._todo: list[str] = []
         self.input.setPlaceholderText("输入或粘贴中文文本…  Type or paste Chinese text; it is segmented as you type.")
         self.input.textChanged.connect(self._on_input_text_changed)
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self._start_live)
 
         self.view = _ResultView(self)
+        self.view.setFont(font)
+        self.view.document().setDefaultFont(font)
         self.view.setPlaceholderText("分词结果 The segmented text appears here.")
         self.show_tags = QCheckBox("Show tag line 显示标注")
         self.show_tags.toggled.connect(self._render)
@@ -231,19 +263,27 @@ class SegmentTab(TaskTab):
             self.show_message(f"The text has {len(text):,} characters, more than {MAX_LIVE_CHARS:,} for live "
                               "segmentation; save it as a .txt file and use batch mode.", error=True)
             return
-        lines = text.split("\n")
-        if len(text) > 20000:
-            self.show_message(f"Segmenting {len(text):,} characters…")
-        self._started_at = time.perf_counter()
         words = self.user_dict.words
+        if tuple(words) != self._cache_words or len(self._cache) > MAX_CACHED_LINES:
+            self._cache, self._cache_words = {}, tuple(words)
+        self._lines = text.split("\n")
+        self._todo = list(dict.fromkeys(line for line in self._lines if line not in self._cache))
+        self._started_at = time.perf_counter()
+        if not self._todo:
+            self._on_live_result([])
+            return
+        todo_chars = sum(map(len, self._todo))
+        if todo_chars > 20000:
+            self.show_message(f"Segmenting {todo_chars:,} characters…")
         self._job_kind = "live"
-        self.start_job(_run_segmenter, self._segmenter, lines, words, quiet=True, on_result=self._on_live_result,
-                       on_error=self._on_live_error, on_finished=self._after_job)
+        self.start_job(_run_segmenter, self._segmenter, self._todo, words, quiet=True,
+                       on_result=self._on_live_result, on_error=self._on_live_error, on_finished=self._after_job)
 
     def _on_live_result(self, results) -> None:
         elapsed = time.perf_counter() - self._started_at
-        self.results = list(results)
-        chars = sum(len(r.text) for r in self.results)
+        self._cache.update(zip(self._todo, results))
+        self.results = [self._cache[line] for line in self._lines]
+        chars = sum(map(len, self._todo))
         rate = chars / elapsed if elapsed > 0 else 0.0
         first = " — first run, includes loading the model" if self._live_runs == 0 else ""
         self._live_runs += 1
@@ -286,7 +326,7 @@ class SegmentTab(TaskTab):
                               "Copy result copies all of it.")
         else:
             self.show_message(self._summary())
-        self.view.setHtml("<div style='font-size:15pt'>" + "".join(parts) + "</div>")
+        self.view.setHtml("".join(parts))
 
     def _summary(self) -> str:
         words = sum(len(r.words) for r in self.results)
@@ -295,6 +335,7 @@ class SegmentTab(TaskTab):
                 + (f" · {self._speed}" if self._speed else ""))
 
     def _char_html(self, line_no: int, index: int, char: str, tag: str) -> str:
+        """One unit (a character, or a whole grapheme cluster) as an anchor for its tooltip."""
         colour = TAG_COLOURS.get(tag, "#000000")
         return (f"<a href='c:{line_no}:{index}' style='color:{colour};text-decoration:none'>"
                 f"{html.escape(char)}</a>")
@@ -305,11 +346,12 @@ class SegmentTab(TaskTab):
         for w, (start, end) in enumerate(result.spans):
             if start >= budget:
                 break
-            chars = "".join(self._char_html(line_no, i, result.text[i], result.tags[i]) for i in range(start, end))
+            chars = WORD_JOINER.join(self._char_html(line_no, i, result.text[i:j], result.tags[i])
+                                     for i, j in _units(result.text, start, end))
             if w in low:
                 chars = f"<span style='background:{LOW_BACKGROUND}'>{chars}</span>"
             out.append(chars)
-        return "&nbsp;&nbsp;".join(out)
+        return "&nbsp; ".join(out)  # two spaces wide; the line may break only here
 
     def _tag_table_html(self, line_no: int, result, budget: int) -> str:
         cells_top, cells_bottom, tables = [], [], []
@@ -326,9 +368,9 @@ class SegmentTab(TaskTab):
             if start >= budget:
                 break
             background = f" style='background:{LOW_BACKGROUND}'" if w in low else ""
-            for i in range(start, end):
+            for i, j in _units(result.text, start, end):
                 tag = result.tags[i]
-                cells_top.append(f"<td align='center'{background}>{self._char_html(line_no, i, result.text[i], tag)}</td>")
+                cells_top.append(f"<td align='center'{background}>{self._char_html(line_no, i, result.text[i:j], tag)}</td>")
                 cells_bottom.append(f"<td align='center'><small style='color:{TAG_COLOURS.get(tag, '#000')}'>{tag}</small></td>")
             cells_top.append("<td width='10'></td>")
             cells_bottom.append("<td width='10'></td>")

@@ -80,6 +80,22 @@ _D = "0-9０-９"
 _LATIN = re.compile(f"[{_L}]+(?:['’.\\-．－][{_L}]+)*")
 _NUMBER = re.compile(f"[{_D}]+(?:[,，][{_D}]{{3}}(?![{_D}]))*(?:[.．:：][{_D}]+)?[%％‰]?")
 _TRAILING = ".,:;!?)]}'\""
+# What a reader sees as one character although it is several code points (grapheme clusters):
+# flags (two regional indicators), keycaps, emoji with modifiers / variation selectors / tag
+# characters and their ZWJ sequences, letters with combining marks.  Never cut inside one.
+_PICTO = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u23cf"
+          "\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u27bf\u2934\u2935"
+          "\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\U0001F000-\U0001FAFF")
+_EXTEND = "\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff\ufe00-\ufe0f\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F"
+_CLUSTER = re.compile("[\U0001F1E6-\U0001F1FF]{2}"
+                      "|[0-9#*]\ufe0f?\u20e3"
+                      f"|[{_PICTO}][{_EXTEND}]*(?:\u200d[{_PICTO}][{_EXTEND}]*)+"
+                      f"|[^\\s{_EXTEND}][{_EXTEND}]+")
+
+
+def grapheme_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every multi-code-point grapheme cluster of ``text`` (see _CLUSTER)."""
+    return [m.span() for m in _CLUSTER.finditer(text) if m.end() - m.start() > 1]
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,9 @@ def rule_restrictions(text: str, user_spans: Iterable[tuple[int, int]] = ()) -> 
             if not taken[start:end].any():
                 _keep_whole(allowed, start, end)
                 taken[start:end] = True
+    for start, end in grapheme_spans(text):
+        separators[start:end] = False  # tag characters of a flag belong to it
+        _keep_whole(allowed, start, end)
     if separators.any():
         # A separator is a one-character "word" that is dropped from the output, and the
         # character before it must end a word.

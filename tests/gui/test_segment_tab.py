@@ -87,9 +87,9 @@ def test_typing_shows_coloured_words(qtbot, tab):
     type_text(qtbot, tab.input, "迈向充满希望")
     wait_for_result(qtbot, tab)
     assert [r.words for r in tab.results] == [("迈向", "充满", "希望")]
-    shown = tab.view.toPlainText()
+    shown = tab.view.toPlainText().replace("\u2060", "")  # word joiners keep words on one line
     assert "迈向" in shown and "充满" in shown and shown.index("迈向") < shown.index("充满")
-    assert shown.replace("\xa0", " ").split() == ["迈向", "充满", "希望"]       # words visibly separated
+    assert shown.replace("\xa0", " ").replace("\u2060", "").split() == ["迈向", "充满", "希望"]  # separated
     page = tab.view.toHtml().lower()
     assert TAG_COLOURS["B"] in page and TAG_COLOURS["E"] in page
     # tooltip with the four probabilities of a character
@@ -275,3 +275,60 @@ def test_screenshot_states(qtbot, tab):
     assert tab.results and tab.view.toPlainText().strip()
     states["tags"]()
     assert tab.show_tags.isChecked()
+
+
+def test_an_edit_re_segments_only_the_changed_line(qtbot, tab):
+    tab.set_text("第一行文字\n第二行文字\n第三行文字")
+    wait_for_result(qtbot, tab)
+    tab.set_text("第一行文字\n第二行改了\n第三行文字")
+    wait_for_result(qtbot, tab, lambda t: t.results[1].text == "第二行改了")
+    assert [call[0] for call in tab._segmenter.calls] == [["第一行文字", "第二行文字", "第三行文字"], ["第二行改了"]]
+    assert [r.text for r in tab.results] == ["第一行文字", "第二行改了", "第三行文字"]
+    tab.add_word("文字")  # another dictionary: everything again
+    wait_for_result(qtbot, tab, lambda t: len(t._segmenter.calls) == 3)
+    assert len(tab._segmenter.calls[2][0]) == 3
+
+
+def test_the_result_view_never_wraps_inside_a_word(qtbot, tab):
+    tab.resize(500, 700)
+    tab.set_text("迈向充满希望的新世纪迈向充满希望的新世纪迈向充满希望的新世纪" * 3)
+    wait_for_result(qtbot, tab)
+    words = tab.results[0].words
+    document = tab.view.document()
+    document.setTextWidth(140)  # a few words per line
+    block = document.firstBlock()
+    layout = block.layout()
+    assert layout.lineCount() > 3
+    text = block.text()
+    starts = set()
+    position = 0
+    for piece in text.replace("\xa0", " ").split(" "):
+        if piece:
+            starts.add(position)
+        position += len(piece) + 1
+    for n in range(1, layout.lineCount()):
+        start = layout.lineAt(n).textStart()
+        assert start in starts or text[start - 1] in " \xa0", (n, text[start - 4:start + 4])
+    assert len(words) > 10
+
+
+def test_emoji_clusters_are_one_unit_and_the_fonts_match(qtbot, runner):
+    flag, family = "🇨🇳", "👩\u200d👩\u200d👧"
+    text = f"我爱{flag}{family}和"
+
+    def segmenter(texts, *, user_dict=None, probabilities=True):  # the engine keeps clusters whole
+        from engine.segment.text import UserDictionary
+
+        return FakeSegmenter()(texts, user_dict=UserDictionary([flag, family]), probabilities=probabilities)
+
+    tab = SegmentTab(runner, segmenter=segmenter)
+    qtbot.addWidget(tab)
+    tab.set_text(text)
+    wait_for_result(qtbot, tab)
+    assert flag in tab.results[0].words and family in tab.results[0].words
+    import re
+
+    anchors = re.findall(r'<a href="c:0:\d+"><span[^>]*>([^<]*)</span></a>', tab.view.toHtml())
+    assert anchors == ["我", "爱", flag, family, "和"]  # one anchor (one glyph run) per cluster
+    assert tab.input.font().family() == tab.view.document().defaultFont().family()
+    assert tab.input.font().pointSizeF() == tab.view.document().defaultFont().pointSizeF()
