@@ -22,6 +22,8 @@ from gui.settings import settings
 from gui.task import TaskTab
 
 SAMPLE_UPPER = "春风得意马蹄疾"
+ALTERNATIVES_HINT = "Click a character to see alternatives 点击字查看候选"
+CELL_WIDTH = 58  # one column per character: the upper line's labels and the candidate's buttons
 
 
 def _default_generate(upper: str, **kwargs):
@@ -48,16 +50,28 @@ class _Shown:
     annotations: tuple[tuple[tuple[str, str], ...], ...]
 
 
-def _annotate(result) -> _Shown:
+TONE_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
+
+
+def tone_marks_drawable() -> bool:
+    """Can the UI font (with Qt's fallbacks) draw every pinyin tone mark?  The bundled WenQuanYi
+    Micro Hei lacks ǎ ǐ ǒ ǔ ǚ; without a font that has them, tone numbers (chun1) are shown."""
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QApplication
+
+    metrics = QFontMetrics(QApplication.font())
+    return all(metrics.inFontUcs4(ord(c)) for c in TONE_MARKS)
+
+
+def _annotate(result, marks: bool = True) -> _Shown:
     from engine.couplet.rules import ping_ze, pinyin_of
 
-    # tone numbers (chun1) rather than marks: some CJK fonts lack glyphs such as ǎ
-    notes = tuple(tuple((pinyin_of(ch, marks=False), ping_ze(ch)) for ch in cand.text) for cand in result.candidates)
+    notes = tuple(tuple((pinyin_of(ch, marks=marks), ping_ze(ch)) for ch in cand.text) for cand in result.candidates)
     return _Shown(result, notes)
 
 
-def _run(generate: Callable, upper: str, kwargs: dict) -> _Shown:
-    return _annotate(generate(upper, **kwargs))
+def _run(generate: Callable, upper: str, kwargs: dict, marks: bool = True) -> _Shown:
+    return _annotate(generate(upper, **kwargs), marks)
 
 
 def _badge(text: str, ok: bool | None, tip: str) -> QLabel:
@@ -75,11 +89,25 @@ class _CandidateRow(QFrame):
     attention_requested = Signal(int)
     copy_requested = Signal(int)
 
-    def __init__(self, index: int, candidate, notes, locked: dict[int, str], parent=None):
+    def __init__(self, index: int, candidate, notes, locked: dict[int, str], upper: str = "", parent=None):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.candidate = candidate
         layout = QVBoxLayout(self)
+        # the upper line, character over character above the candidate, so 对仗 reads down each column
+        above = QHBoxLayout()
+        above.setSpacing(2)
+        self.upper_labels: list[QLabel] = []
+        for ch in upper:
+            label = QLabel(ch)
+            label.setFixedWidth(CELL_WIDTH)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("font-size: 15px; color: #666;")
+            label.setToolTip("上联 upper line")
+            above.addWidget(label)
+            self.upper_labels.append(label)
+        above.addStretch(1)
+        layout.addLayout(above)
         chars = QHBoxLayout()
         chars.setSpacing(2)
         self.char_buttons: list[QToolButton] = []
@@ -87,7 +115,7 @@ class _CandidateRow(QFrame):
             button = QToolButton()
             button.setText(f"{ch}\n{py}\n{pz}" if py else ch)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            button.setFixedWidth(58)
+            button.setFixedWidth(CELL_WIDTH)
             style = "font-size: 15px;"
             if pos in locked:
                 style += "background: #fff3c4;"
@@ -201,7 +229,7 @@ class CoupletTab(TaskTab):
         scroll.setWidget(self.candidates_widget)
 
         # -- side panel: alternatives + history
-        self.alternatives_title = QLabel("Click a character to see alternatives 点击字查看候选")
+        self.alternatives_title = QLabel(ALTERNATIVES_HINT)
         self.alternatives_title.setWordWrap(True)
         self.alternatives_list = QListWidget()
         self.alternatives_list.itemDoubleClicked.connect(self._on_alternatives_list_item_double_clicked)
@@ -245,6 +273,10 @@ class CoupletTab(TaskTab):
     def _update_slider_labels(self) -> None:
         self.temperature_label.setText(f"{self.temperature:.2f}" if self.temperature else "beam")
         self.top_k_label.setText(str(self.top_k) if self.top_k else "all")
+        beam = not self.temperature
+        self.top_k_slider.setEnabled(not beam)  # beam search ignores top-k
+        self.top_k_slider.setToolTip("top-k applies when sampling (temperature > 0); beam search ignores it"
+                                     if beam else "sample among the k most likely characters (0 = all)")
         self.n_label.setText(str(self.n_candidates))
         self._settings.setValue("couplet/temperature", self.temperature_slider.value())
         self._settings.setValue("couplet/top_k", self.top_k_slider.value())
@@ -282,6 +314,7 @@ class CoupletTab(TaskTab):
             return
         upper = self._validate(self.upper_edit.text())
         if upper is None:
+            self._clear_result()  # old candidates would answer another line
             return
         kwargs = {"model": self.model_combo.currentData(), "n": self.n_candidates,
                   "temperature": self.temperature, "top_k": self.top_k,
@@ -290,7 +323,7 @@ class CoupletTab(TaskTab):
         if self.temperature:
             kwargs["seed"] = int(time.time() * 1000) % 100000
         self.show_message("")
-        self.start_job(_run, self._generate, upper, kwargs, on_result=self._on_job_returned,
+        self.start_job(_run, self._generate, upper, kwargs, tone_marks_drawable(), on_result=self._on_job_returned,
                        status="Writing lower lines… 正在生成")
 
     def clear_locks(self) -> None:
@@ -389,22 +422,27 @@ class CoupletTab(TaskTab):
         self.locks_label.setText(f"Locked 锁定: {text}" if text else "")
         self.clear_locks_button.setVisible(bool(self._locked))
 
-    def _display(self, shown: _Shown) -> None:
-        self._shown = shown
+    def _clear_result(self) -> None:
+        self._shown = None
         for row in self.rows:
             self.candidates_layout.removeWidget(row)
             row.deleteLater()
         self.rows = []
+        self.alternatives_list.clear()
+        self.alternatives_title.setText(ALTERNATIVES_HINT)
+        self.lock_button.setEnabled(False)
+        self._selected = None
+
+    def _display(self, shown: _Shown) -> None:
+        self._clear_result()
+        self._shown = shown
         for i, (cand, notes) in enumerate(zip(shown.result.candidates, shown.annotations)):
-            row = _CandidateRow(i, cand, notes, self._locked)
+            row = _CandidateRow(i, cand, notes, self._locked, shown.result.upper)
             row.character_clicked.connect(self._on_row_character_clicked)
             row.attention_requested.connect(self._on_row_attention_requested)
             row.copy_requested.connect(self.copy_candidate)
             self.candidates_layout.insertWidget(i, row)
             self.rows.append(row)
-        self.alternatives_list.clear()
-        self.lock_button.setEnabled(False)
-        self._selected = None
 
     def candidate_texts(self) -> list[str]:
         return [row.candidate.text for row in self.rows]

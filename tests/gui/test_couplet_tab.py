@@ -102,7 +102,7 @@ def test_show_attention_emits_the_pair(qtbot, tab):
 
 
 @pytest.mark.parametrize("bad, words", [
-    ("", "empty"), ("春", "too short"), ("山" * 100, "too long"), ("spring wind", "Latin"),
+    ("", "empty"), ("——", "no Chinese character"), ("山" * 100, "too long"), ("spring wind", "Latin"),
     ("春风😀得意", "U+1F600"), ("春风，，得意", "two punctuation"), ("春风【得意】", "not a Chinese line"),
 ])
 def test_bad_input_shows_a_clear_message(qtbot, tab, bad, words, tiny_generate):
@@ -126,3 +126,46 @@ def test_engine_error_is_shown_not_raised(qtbot, runner):
     qtbot.waitUntil(lambda: "missing" in widget.message_label.text(), timeout=5000)
     qtbot.waitUntil(widget.generate_button.isEnabled, timeout=5000)
     assert widget.rows == []
+
+
+def _generated(qtbot, tab, upper, n=2):
+    tab.n_slider.setValue(n)
+    type_and_generate(qtbot, tab, upper)
+    qtbot.waitUntil(lambda: len(tab.rows) == n and tab.generate_button.isEnabled(), timeout=15000)
+
+
+def test_an_invalid_line_clears_the_old_candidates_and_the_alternatives(qtbot, tab):
+    from gui.couplet_tab import ALTERNATIVES_HINT
+
+    _generated(qtbot, tab, "山高水长")
+    qtbot.mouseClick(tab.rows[0].char_buttons[1], Qt.MouseButton.LeftButton)
+    assert tab.alternatives_title.text().startswith("Position 2")
+    _generated(qtbot, tab, "春风得意")          # a new result: the header no longer names the old one
+    assert tab.alternatives_title.text() == ALTERNATIVES_HINT and tab.alternatives_list.count() == 0
+    type_and_generate(qtbot, tab, "spring wind")
+    assert tab.rows == [] and "Latin" in tab.message_label.text()
+    assert tab.alternatives_title.text() == ALTERNATIVES_HINT
+
+
+def test_the_upper_line_stands_above_each_candidate_character_by_character(qtbot, tab):
+    from gui.couplet_tab import TONE_MARKS, tone_marks_drawable
+
+    _generated(qtbot, tab, "春风得意马蹄疾", n=1)
+    row = tab.rows[0]
+    qtbot.waitUntil(lambda: row.char_buttons[-1].x() > 0, timeout=3000)
+    assert [label.text() for label in row.upper_labels] == list("春风得意马蹄疾")
+    assert [label.x() for label in row.upper_labels] == [button.x() for button in row.char_buttons]
+    pinyin = [button.text().split("\n")[1] for button in row.char_buttons]
+    if tone_marks_drawable():
+        assert any(c in TONE_MARKS for p in pinyin for c in p) and not any(c.isdigit() for p in pinyin for c in p)
+    from PySide6.QtWidgets import QLabel
+
+    badges = [w for w in row.findChildren(QLabel) if "border-radius" in w.styleSheet()]
+    assert len(badges) == 6 and all(b.toolTip() for b in badges)
+
+
+def test_top_k_is_disabled_in_beam_mode(qtbot, tab):
+    tab.temperature_slider.setValue(0)
+    assert not tab.top_k_slider.isEnabled() and "beam" in tab.top_k_slider.toolTip()
+    tab.temperature_slider.setValue(80)
+    assert tab.top_k_slider.isEnabled()
