@@ -11,18 +11,23 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import (QBrush, QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen,
-                           QPixmap, QShortcut, QTextCharFormat, QTextCursor)
+                           QPixmap, QShortcut, QTextCharFormat, QTextCursor, QTextFormat)
 from PySide6.QtWidgets import (QCheckBox, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView,
-                               QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTextEdit,
-                               QVBoxLayout)
+                               QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTextEdit,
+                               QToolTip, QVBoxLayout, QWidget)
 
 from gui.task import IMAGE_SUFFIXES, TaskTab, suggested_name
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "samples" / "ocr_sample.png"
 LOW_CONFIDENCE = 0.6
+LOW_COLOUR = QColor(255, 220, 120)
+CONFIDENCE = QTextFormat.Property.UserProperty + 1    # per character, kept in its format through edits
+ALTERNATIVES = QTextFormat.Property.UserProperty + 2
+EMPTY_HINT = ("Open (Ctrl+O), paste (Ctrl+V) or drop an image here.\n"
+              "打开、粘贴或拖入图片。")
 
 
 def _default_ocr(source, use_lm: bool = True):
@@ -45,6 +50,19 @@ def _batch_job(ocr: Callable, paths: list[str], use_lm: bool):
         results.append((path, outcome))
         yield Progress(i + 1, len(paths), Path(path).name, partial=(path, outcome))
     return results
+
+
+def _char_format(confidence: float, alternatives=()) -> QTextCharFormat:
+    """A recognised character's format: highlighted when unsure; confidence and next best
+    readings kept as properties, so the tooltip survives edits around it."""
+    fmt = QTextCharFormat()
+    if confidence < LOW_CONFIDENCE:
+        fmt.setBackground(LOW_COLOUR)
+    fmt.setProperty(CONFIDENCE, float(confidence))
+    readings = ", ".join(f"{ch} {p:.0%}" for ch, p in list(alternatives)[:3])
+    if readings:
+        fmt.setProperty(ALTERNATIVES, readings)
+    return fmt
 
 
 def _array_to_qimage(array) -> QImage:
@@ -83,6 +101,7 @@ class ImageView(QGraphicsView):
         self.boxes: list[QGraphicsRectItem] = []
         self.selected = -1
         self.user_zoomed = False  # until the user zooms, the image follows the view's size
+        self.clear()
 
     def show_image(self, image: QImage, boxes: list[tuple[float, float, float, float]], show_boxes: bool = True):
         scene = self.scene()
@@ -110,8 +129,20 @@ class ImageView(QGraphicsView):
             self.fit()
 
     def clear(self):
+        """No image: the pane says how to get one."""
         self.scene().clear()
         self.boxes, self.selected, self.pixmap_item = [], -1, None
+        hint = self.scene().addText(EMPTY_HINT)
+        hint.setDefaultTextColor(QColor(220, 220, 220))
+        font = hint.font()
+        font.setPointSizeF(font.pointSizeF() + 2)
+        hint.setFont(font)
+        self.scene().setSceneRect(hint.boundingRect())
+        self.hint_item = hint
+
+    def placeholder_text(self) -> str:
+        """The hint shown while there is no image ('' once one is shown)."""
+        return self.hint_item.toPlainText() if self.pixmap_item is None else ""
 
     @staticmethod
     def _pen(selected: bool) -> QPen:
@@ -165,6 +196,8 @@ class OcrTab(TaskTab):
         self._unsaved: set[str] = set()
         self._current_key: str | None = None
         self._pastes = 0
+        self._sources: dict[str, Any] = {}   # key → what was read (a path or a pasted image), to re-read it
+        self._reread_row = -1
         self.setAcceptDrops(True)
 
         self.open_button = QPushButton("Open images…")
@@ -172,7 +205,8 @@ class OcrTab(TaskTab):
         self.paste_button = QPushButton("Paste image")
         self.lm_check = QCheckBox("Language model")
         self.lm_check.setChecked(True)
-        self.lm_check.setToolTip("beam search with the character language model (off: greedy CTC decoding)")
+        self.lm_check.setToolTip("beam search with the character language model (off: greedy CTC decoding); "
+                                 "toggling it reads the current image again")
         self.preprocessed_check = QCheckBox("Show preprocessed")
         self.preprocessed_check.setToolTip("show the deskewed, binarised image the line finder works on")
         self.copy_button = QPushButton("Copy all")
@@ -204,9 +238,19 @@ class OcrTab(TaskTab):
         self.batch_list = QListWidget()
         self.batch_list.setToolTip("batch results: click a file to see its text")
         self.batch_list.hide()
+        self.legend = QLabel(f"<span style='background:{LOW_COLOUR.name()}'>&nbsp;字&nbsp;</span> "
+                             f"confidence below {LOW_CONFIDENCE:.0%}; hover a character for its confidence "
+                             "and the next best readings")
+        self.legend.setObjectName("ocr_legend")
+        self.text_edit.viewport().installEventFilter(self)
 
+        text_pane = QWidget()
+        text_layout = QVBoxLayout(text_pane)
+        text_layout.setContentsMargins(0, 0, 0, 0)
+        text_layout.addWidget(self.legend)
+        text_layout.addWidget(self.text_edit, 1)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.text_edit)
+        right.addWidget(text_pane)
         right.addWidget(self.batch_list)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.view)
@@ -224,6 +268,7 @@ class OcrTab(TaskTab):
         self.folder_button.clicked.connect(self._on_folder_button_clicked)
         self.paste_button.clicked.connect(self.paste_image)
         self.busy_changed.connect(self._set_busy)
+        self.lm_check.toggled.connect(self._on_lm_check_toggled)
         self.copy_button.clicked.connect(self.copy_all)
         self.export_button.clicked.connect(self._on_export_button_clicked)
         self.export_all_button.clicked.connect(self._on_export_all_button_clicked)
@@ -307,6 +352,7 @@ class OcrTab(TaskTab):
     def _start_single(self, source, name: str, key: str | None = None) -> bool:
         self._single_name = name
         self._single_key = key if key is not None else str(source)
+        self._sources[self._single_key] = source
         self.show_message("")
         return self.start_job(self._ocr, source, self.lm_check.isChecked(), on_result=self._on_single_returned,
                               status=f"Reading {name}…")
@@ -339,10 +385,27 @@ class OcrTab(TaskTab):
         event.acceptProposedAction()
 
     # ------------------------------------------------------------------ job callbacks
+    def _on_lm_check_toggled(self, _checked: bool) -> None:
+        """Read the image on screen again with the other decoder (its edits, if any, are kept)."""
+        key = self._current_key
+        if key is None or self.busy:
+            return
+        source = self._sources.get(key, key if Path(key).is_file() else None)
+        if source is None:
+            return
+        rows = [i for i, (path, _) in enumerate(self.batch_results) if path == key]
+        self._reread_row = rows[0] if rows and self.batch_list.isVisible() else -1
+        self._start_single(source, Path(key).name if not key.startswith("<") else key.strip("<>"), key=key)
+
     def _on_single_returned(self, page) -> None:
         self.page = page
         self._current_key = self._single_key
         self.set_current_file(self._single_key)
+        if self._reread_row >= 0:  # a batch page read again: its row follows
+            path, _old = self.batch_results[self._reread_row]
+            self.batch_results[self._reread_row] = (path, page.result)
+            self._mark_batch_row(path)
+            self._reread_row = -1
         self._show_result(page.result)
         self._redraw()
         warnings = "; ".join(page.result.warnings)
@@ -393,15 +456,12 @@ class OcrTab(TaskTab):
             self.text_edit.setPlainText(edited)
         elif result is not None:
             cursor = QTextCursor(self.text_edit.document())
-            normal = QTextCharFormat()
-            low = QTextCharFormat()
-            low.setBackground(QColor(255, 220, 120))
-            low.setToolTip("low confidence")
             for i, line in enumerate(result.lines):
                 if i:
-                    cursor.insertText("\n", normal)
-                for ch, conf in zip(line.text, line.confidences or [1.0] * len(line.text)):
-                    cursor.insertText(ch, low if conf < LOW_CONFIDENCE else normal)
+                    cursor.insertText("\n", QTextCharFormat())
+                alternatives = getattr(line, "alternatives", None) or [()] * len(line.text)
+                for ch, conf, alts in zip(line.text, line.confidences or [1.0] * len(line.text), alternatives):
+                    cursor.insertText(ch, _char_format(conf, alts))
         self._updating_text = False
         has_text = bool(self.text().strip())
         for b in (self.copy_button, self.export_button, self.send_button):
@@ -416,7 +476,7 @@ class OcrTab(TaskTab):
             it = block.begin()
             while not it.atEnd():
                 fragment = it.fragment()
-                if fragment.charFormat().background().color() == QColor(255, 220, 120):
+                if fragment.charFormat().background().color() == LOW_COLOUR:
                     out.extend(range(fragment.position(), fragment.position() + fragment.length()))
                 it += 1
             block = block.next()
@@ -463,6 +523,29 @@ class OcrTab(TaskTab):
         self._show_result(outcome)
         self._redraw()
 
+    def confidence_tooltip(self, position: int) -> str:
+        """The tooltip of the character at document ``position``: its confidence and the next best readings."""
+        cursor = QTextCursor(self.text_edit.document())
+        cursor.setPosition(position)
+        cursor.movePosition(QTextCursor.MoveOperation.NextCharacter, QTextCursor.MoveMode.KeepAnchor)
+        fmt = cursor.charFormat()
+        if not fmt.hasProperty(CONFIDENCE) or not cursor.selectedText().strip():
+            return ""
+        tip = f"{cursor.selectedText()}: confidence {fmt.doubleProperty(CONFIDENCE):.0%}"
+        alternatives = fmt.stringProperty(ALTERNATIVES)
+        return tip + (f"; next best: {alternatives}" if alternatives else "")
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt name)
+        if watched is self.text_edit.viewport() and event.type() == QEvent.Type.ToolTip:
+            position = self.text_edit.cursorForPosition(event.pos()).position()
+            tip = self.confidence_tooltip(position)
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.text_edit)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
     # ------------------------------------------------------------------ linking boxes and text
     def _on_view_box_clicked(self, index: int) -> None:
         block = self.text_edit.document().findBlockByNumber(index)
@@ -474,6 +557,8 @@ class OcrTab(TaskTab):
         self.view.select_box(index)
 
     def _on_text_edit_cursor_position_changed(self) -> None:
+        # typed text is the user's: it must not inherit a recognised character's confidence
+        self.text_edit.setCurrentCharFormat(QTextCharFormat())
         index = self.text_edit.textCursor().blockNumber()
         if index != self.view.selected and index < len(self.view.boxes):
             self.view.select_box(index)

@@ -276,3 +276,44 @@ def test_edits_stay_with_their_page_through_switching_export_and_discard(qtbot, 
     assert tab.text() == "今天天气很好\n我们去公园\n第三行" and tab.unsaved_edits() == []
     assert tab.low_confidence_positions() == [5, 11, 15]  # the recognition's highlight is back
     assert tab.batch_list.item(0).text().startswith("✓ page.png")
+
+
+@needs_font
+def test_low_confidence_has_a_legend_and_a_tooltip_and_typed_text_is_plain(qtbot, tab, page_path):
+    assert "hover" in tab.legend.text() and tab.legend.isVisible()
+    tab.open_paths([page_path])
+    _wait(qtbot, tab)
+    assert tab.confidence_tooltip(5) == "好: confidence 20%"         # the unsure last character of line 1
+    assert tab.confidence_tooltip(0) == "今: confidence 99%"
+    cursor = tab.text_edit.textCursor()
+    cursor.setPosition(6)                                          # just after the unsure 好
+    tab.text_edit.setTextCursor(cursor)
+    qtbot.keyClicks(tab.text_edit, "x")
+    assert tab.text().startswith("今天天气很好x") and 6 not in tab.low_confidence_positions()
+    assert tab.confidence_tooltip(6) == ""
+
+
+def test_the_empty_image_pane_says_what_to_do(tab):
+    assert "paste" in tab.view.placeholder_text() and "drop" in tab.view.placeholder_text()
+
+
+@needs_font
+def test_toggling_the_language_model_reads_the_current_image_again(qtbot, runner, page_path, tmp_path):
+    calls = []
+
+    def recording_ocr(source, use_lm=True):
+        calls.append((str(source), use_lm))
+        return fake_ocr(source, use_lm)
+
+    tab = OcrTab(runner, ocr=recording_ocr)
+    qtbot.addWidget(tab)
+    second = tmp_path / "second.png"
+    second.write_bytes(page_path.read_bytes())
+    tab.open_paths([page_path, second])
+    _wait(qtbot, tab)
+    tab.batch_list.setCurrentRow(1)
+    assert tab.view.placeholder_text() == ""
+    tab.lm_check.setChecked(False)
+    _wait(qtbot, tab)
+    assert calls[-1] == (str(second), False) and tab.batch_list.count() == 2
+    assert tab.current_file == str(second) and tab.text().startswith("今天天气很好")
