@@ -6,10 +6,12 @@ Shared by every task's loader and trainer so that all shipped models have one la
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from engine.registry import ModelCorrupt, ModelMissing, atomic_write_text
+from engine.files import atomic_write_text
+from engine.registry import ModelCorrupt, ModelMissing
 
 
 def read_config(model_dir: Path | str) -> dict[str, Any]:
@@ -18,8 +20,10 @@ def read_config(model_dir: Path | str) -> dict[str, Any]:
         raise ModelMissing(f"file {path} is missing")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ModelCorrupt(f"file {path} is not valid JSON: {exc}") from exc
+    except OSError as exc:
+        raise ModelCorrupt(f"file {path} cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ModelCorrupt(f"file {path} is not valid JSON: {exc}") from None
 
 
 def read_vocab(model_dir: Path | str, filename: str = "vocab.txt") -> list[str]:
@@ -27,7 +31,12 @@ def read_vocab(model_dir: Path | str, filename: str = "vocab.txt") -> list[str]:
     path = Path(model_dir) / filename
     if not path.is_file():
         raise ModelMissing(f"file {path} is missing")
-    return path.read_text(encoding="utf-8").split("\n")[:-1]
+    try:
+        return path.read_text(encoding="utf-8").split("\n")[:-1]
+    except OSError as exc:
+        raise ModelCorrupt(f"file {path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ModelCorrupt(f"file {path} is not UTF-8 text: {exc}") from None
 
 
 def write_vocab(model_dir: Path | str, tokens: list[str], filename: str = "vocab.txt") -> None:
@@ -59,7 +68,9 @@ def save_model_dir(model_dir: Path | str, state_dict: dict, config: dict[str, An
     atomic_write_text(model_dir / "config.json", json.dumps(config, ensure_ascii=False, indent=2) + "\n")
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     tmp = model_dir / ".model.safetensors.tmp"
-    save_file(tensors, str(tmp))
+    save_file(tensors, str(tmp))  # safetensors writes by path; fsync it before the rename like every output
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
     tmp.replace(model_dir / "model.safetensors")
     if vocab is not None:
         write_vocab(model_dir, vocab)

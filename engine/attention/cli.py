@@ -2,12 +2,17 @@
 
 Subcommands:
 
-* ``normalize --kind KIND [--tau T] [--alpha A] [--k K] SCORE...``: one probability per
-  line, printed as Python's ``repr`` of a float (full precision).  Negative scores work
-  with or without a ``--`` before them.
+* ``normalize --kind KIND [--tau T] [--alpha A] [--k K] SCORE...`` (or ``--file FILE|-``):
+  one probability per line, printed as Python's ``repr`` of a float (full precision).
+  Negative scores work with or without a ``--`` before them; a file or stdin holds scores
+  separated by spaces, commas or newlines (for vectors too long for a command line).
+  NaN is refused, ±inf and huge scores follow the rule of
+  :func:`engine.attention.normalizers.normalize`.
 * ``mask --kind KIND --n N [--window W] [--dilation D] [--stride S] [--prefix P] [--causal]``:
   the 0/1 matrix, one row per line, digits separated by single spaces; 1 where query i
-  (row) may attend to key j (column).
+  (row) may attend to key j (column).  n is at most 8192; rows are printed as they are made.
+
+Exit codes: 0 done; 2 a usage error or a value out of range (one line on stderr).
 * ``study NAME``: run a study (noise, entropy_scale, entropy_init) and print its curves as CSV.
 * ``extract --model NAME TEXT [--pair LOWER]``: tokens and per-head entropies of a model's attention.
 * ``models``: the shipped models that can show their attention.
@@ -44,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     normalize.add_argument("--k", type=float, default=2, help="k for sparse_softmax (integer) and smooth_topk (default 2)")
     normalize.add_argument("--order", type=int, default=2, help="Taylor softmax order, even (default 2)")
     normalize.add_argument("--seed", type=int, default=0, help="random seed for gumbel_softmax (default 0)")
-    normalize.add_argument("scores", nargs="+", metavar="SCORE", type=float)
+    normalize.add_argument("--file", metavar="FILE|-", help="read the scores from a text file, or - for stdin")
+    normalize.add_argument("scores", nargs="*", metavar="SCORE", type=float)
     if hasattr(normalize, "_negative_number_matcher"):  # private in argparse; harmless if it goes
         normalize._negative_number_matcher = _NEGATIVE_NUMBER
 
@@ -77,16 +83,12 @@ def run(args: argparse.Namespace) -> int:
     if command == "normalize":
         return _run_normalize(args)
     if command == "mask":
-        from engine.attention.masks import format_mask, make_mask
+        from engine.attention.masks import format_rows, iter_mask_rows
 
-        try:
-            matrix = make_mask(args.kind, args.n, window=args.window, dilation=args.dilation,
-                               stride=args.stride, prefix=args.prefix, causal=args.causal)
-        except ValueError as exc:
-            print(f"mowen-cli attention mask: {exc}", file=sys.stderr)
-            return 1
-        if matrix.size:
-            print(format_mask(matrix))
+        blocks = iter_mask_rows(args.kind, args.n, window=args.window, dilation=args.dilation,
+                                stride=args.stride, prefix=args.prefix, causal=args.causal)
+        for block in blocks:  # a block at a time: memory stays small for any allowed n
+            sys.stdout.write("".join(row + "\n" for row in format_rows(block)))
         return 0
     if command == "study":
         from engine.attention.studies import STUDIES
@@ -119,23 +121,45 @@ def run(args: argparse.Namespace) -> int:
     raise AssertionError(command)
 
 
+MAX_SCORES = 10_000_000
+
+
+def _read_scores(source: str) -> list[float]:
+    """Scores from a text file or stdin ('-'): numbers separated by spaces, commas or newlines."""
+    from engine.errors import InputError
+    from engine.files import decode_text, read_text_file
+
+    if source == "-":
+        text, _ = decode_text(sys.stdin.buffer.read(), "standard input")
+    else:
+        text, _ = read_text_file(source)
+    tokens = text.replace(",", " ").split()
+    if len(tokens) > MAX_SCORES:
+        raise InputError(f"{len(tokens)} scores: at most {MAX_SCORES} are accepted")
+    scores = []
+    for number, token in enumerate(tokens, start=1):
+        try:
+            scores.append(float(token))
+        except ValueError:
+            raise InputError(f"score {number} ({token[:40]!r}) is not a number") from None
+    return scores
+
+
 def _run_normalize(args: argparse.Namespace) -> int:
     import torch
 
     from engine.attention.normalizers import normalize
+    from engine.errors import InputError
 
-    if args.kind == "sparse_softmax" and args.k != int(args.k):
-        print("mowen-cli attention normalize: sparse_softmax needs an integer --k", file=sys.stderr)
-        return 1
-    scores = torch.tensor(args.scores, dtype=torch.float64)
+    if args.file is not None and args.scores:
+        raise InputError("give the scores on the command line or with --file, not both")
+    values = _read_scores(args.file) if args.file is not None else args.scores
+    if not values:
+        raise InputError("no scores given: list them after the options, or use --file FILE|-")
+    scores = torch.tensor(values, dtype=torch.float64)
     generator = torch.Generator().manual_seed(args.seed)
-    try:
-        with torch.no_grad():
-            probabilities = normalize(scores, args.kind, tau=args.tau, alpha=args.alpha, k=args.k,
-                                      order=args.order, generator=generator)
-    except ValueError as exc:
-        print(f"mowen-cli attention normalize: {exc}", file=sys.stderr)
-        return 1
-    for value in probabilities.tolist():
-        print(repr(float(value)))
+    with torch.no_grad():
+        probabilities = normalize(scores, args.kind, tau=args.tau, alpha=args.alpha, k=args.k,
+                                  order=args.order, generator=generator)
+    sys.stdout.write("".join(repr(float(value)) + "\n" for value in probabilities.tolist()))
     return 0

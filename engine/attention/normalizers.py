@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.errors import InputError
+
 KINDS = ("softmax", "sparse_softmax", "sparsemax", "entmax", "smooth_topk", "taylor_softmax", "gumbel_softmax")
 # The kinds whose output is a deterministic function of the scores (the CLI offers these).
 DETERMINISTIC_KINDS = KINDS[:-1]
@@ -51,40 +53,193 @@ _BISECTION_STEPS = 60  # halves the bracket 60 times: ~1e-18 of its width, below
 # ----------------------------------------------------------------------------
 # entry points
 # ----------------------------------------------------------------------------
+MAX_ALPHA = 100.0
+MAX_ORDER = 50
+# the kinds with f(s + c) = f(s): scores are shifted by their row maximum first, so huge
+# finite scores (1e308) neither overflow nor lose their order
+_SHIFT_INVARIANT = ("softmax", "sparse_softmax", "sparsemax", "entmax", "smooth_topk", "gumbel_softmax")
+
+
+def check_parameters(kind: str, n: int | None = None, *, tau: float = 1.0, alpha: float = 1.5, k: float = 2,
+                     order: int = 2) -> None:
+    """Refuse (InputError, one clear line) a parameter the normaliser ``kind`` cannot use."""
+    if kind not in KINDS:
+        raise InputError(f"unknown normaliser kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if not (math.isfinite(tau) and tau > 0):
+        raise InputError(f"the temperature tau must be a finite number > 0, got {tau}")
+    if kind == "entmax" and not (math.isfinite(alpha) and 1 <= alpha <= MAX_ALPHA):
+        raise InputError(f"entmax needs 1 <= alpha <= {MAX_ALPHA:g}, got {alpha}")
+    if kind in ("sparse_softmax", "smooth_topk") and not math.isfinite(k):
+        raise InputError(f"k must be a finite number, got {k}")
+    if kind == "sparse_softmax" and (k != int(k) or k < 1):
+        raise InputError(f"sparse softmax needs a whole number k >= 1, got {k:g}")
+    if kind == "smooth_topk" and n is not None and not 0 <= k <= n:
+        raise InputError(f"smooth top-k needs 0 <= k <= n = {n}, got {k:g}")
+    if kind == "taylor_softmax" and (order != int(order) or order < 2 or order % 2 or order > MAX_ORDER):
+        raise InputError(f"Taylor softmax needs an even order in 2..{MAX_ORDER}, got {order}")
+
+
 def normalize(scores: torch.Tensor, kind: str = "softmax", *, tau: float = 1.0, alpha: float = 1.5,
               k: float = 2, order: int = 2, generator: torch.Generator | None = None,
               hard: bool = False) -> torch.Tensor:
     """Normalise ``scores`` (..., n) over the last dim with the normaliser ``kind``.
 
-    ``tau`` (> 0) divides the scores first; ``alpha`` is used by ``entmax``; ``k`` by
+    ``tau`` (finite, > 0) divides the scores first; ``alpha`` is used by ``entmax``; ``k`` by
     ``sparse_softmax`` (an integer) and ``smooth_topk`` (any real in [0, n]); ``order``
     by ``taylor_softmax``; ``generator`` and ``hard`` by ``gumbel_softmax``.
     Returns a tensor of shape (..., n): rows sum to 1, or to ``k`` for ``smooth_topk``.
+
+    Non-finite and huge scores, the same rule for every kind: NaN is refused
+    (:class:`InputError`); ``+inf`` entries share the row's mass equally (``k`` for smooth
+    top-k: 1 each while there are fewer than k of them, the rest going to the finite
+    entries); ``-inf`` entries get 0 (a masked position), and a row of only ``-inf`` is
+    refused; the shift-invariant kinds subtract the row maximum first and Taylor softmax
+    rescales by it, so finite scores up to ±1.8e308 and any tau > 0 give finite results
+    (the limits: ``tau -> 0`` is the argmax, huge gaps give exact zeros).
     """
-    if tau <= 0:
-        raise ValueError(f"the temperature tau must be > 0, got {tau}")
     if not torch.is_tensor(scores):
         scores = torch.as_tensor(scores, dtype=torch.get_default_dtype())
     if not scores.is_floating_point():
         scores = scores.to(torch.get_default_dtype())
     if scores.dim() == 0 or scores.shape[-1] == 0:
-        raise ValueError("scores need a non-empty last dimension")
-    z = scores / tau
+        raise InputError("scores need a non-empty last dimension")
+    n = scores.shape[-1]
+    check_parameters(kind, n, tau=tau, alpha=alpha, k=k, order=order)
+    if torch.isnan(scores).any():
+        raise InputError("the scores contain NaN (not a number); give finite numbers or ±inf")
+    if kind == "smooth_topk" and (k == 0 or (k == n and not (scores == -math.inf).any())):
+        return torch.full_like(scores, 1.0 if k else 0.0)  # everything or nothing is in the top k
+    finite = torch.isfinite(scores)
+    if kind in _SHIFT_INVARIANT:
+        top = torch.where(finite, scores, torch.full_like(scores, -math.inf)).amax(dim=-1, keepdim=True)
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top)).detach()
+        z = scores - top  # finite entries now <= 0; a gap beyond the float range becomes -inf
+        if kind != "gumbel_softmax":
+            z = z / tau
+    else:
+        z = scores
+    effective = kind
+    if kind == "sparse_softmax" and int(k) < n:
+        # the kept set is chosen on the raw scores: the shift may round distinct scores into ties
+        z = z.masked_fill(~hard_topk(scores.detach(), int(k)).bool(), -math.inf)
+        effective = "softmax"
+    # rows the vectorised kinds cannot take: +inf anywhere, nothing above -inf, or -inf for the
+    # two kinds whose arithmetic -inf breaks (softmax, sparsemax/entmax and gumbel give it 0 natively)
+    special = (z == math.inf).any(dim=-1) | (z == -math.inf).all(dim=-1)
+    if kind in ("smooth_topk", "taylor_softmax"):
+        special = special | (z == -math.inf).any(dim=-1)
+    params = dict(tau=tau, alpha=alpha, k=k, order=order, generator=generator, hard=hard)
+    if not special.any():
+        return _normalize_finite(z, effective, **params)
+    flat, raw = z.reshape(-1, n), scores.reshape(-1, n)
+    rows = special.reshape(-1)
+    out = torch.zeros_like(flat)
+    if (~rows).any():
+        out[~rows] = _normalize_finite(flat[~rows], effective, **params)
+    for r in torch.nonzero(rows).flatten().tolist():
+        overflowed = torch.isinf(flat[r]) & torch.isfinite(raw[r])
+        if kind == "smooth_topk" and overflowed.any():
+            out[r] = _topk_limit(raw[r], float(k))  # scores / tau beyond the float range: the tau -> 0 limit
+        else:
+            out[r] = _normalize_non_finite(flat[r], kind, **params)
+    return out.reshape(scores.shape)
+
+
+def _topk_limit(row: torch.Tensor, k: float) -> torch.Tensor:
+    """The tau -> 0 limit of smooth top-k: 1 for the floor(k) largest, the fraction k - floor(k)
+    for the next, 0 elsewhere (+inf entries share k when there are at least k of them)."""
+    out = torch.zeros_like(row)
+    pos = row == math.inf
+    m = int(pos.sum())
+    if m >= k:
+        out[pos] = k / m
+        return out
+    alive = int((row > -math.inf).sum())
+    if alive < math.ceil(k):
+        raise InputError(f"smooth top-k with k = {k:g} needs at least {math.ceil(k)} scores above -inf, got {alive}")
+    order = torch.argsort(row.detach(), descending=True, stable=True)
+    whole = int(math.floor(k))
+    out[order[:whole]] = 1.0
+    if k > whole:
+        out[order[whole]] = k - whole
+    return out
+
+
+def _normalize_finite(z: torch.Tensor, kind: str, *, tau, alpha, k, order, generator, hard) -> torch.Tensor:
+    """The kinds on finite, already shifted (and, but for gumbel/taylor, tau-divided) scores."""
     if kind == "softmax":
         return torch.softmax(z, dim=-1)
     if kind == "sparse_softmax":
         return sparse_softmax(z, int(k))
     if kind == "sparsemax":
-        return sparsemax(z)
+        return sparsemax(_floor_outside_support(z, 2.0))
     if kind == "entmax":
-        return entmax(z, alpha)
+        return entmax(_floor_outside_support(z, float(alpha)), alpha)
     if kind == "smooth_topk":
-        return smooth_topk(z, k)
+        return smooth_topk(_compress_gaps(z), k)
     if kind == "taylor_softmax":
-        return taylor_softmax(z, order)
+        return _taylor_scaled(z, tau, int(order))
     if kind == "gumbel_softmax":
-        return gumbel_softmax(scores, tau=tau, generator=generator, hard=hard)
-    raise ValueError(f"unknown normaliser kind {kind!r}; choose one of {', '.join(KINDS)}")
+        return gumbel_softmax(z, tau=tau, generator=generator, hard=hard)
+    raise AssertionError(kind)
+
+
+def _compress_gaps(z: torch.Tensor, gap: float = 1e4) -> torch.Tensor:
+    """Shrink every gap between neighbouring sorted scores to at most ``gap``.
+
+    sigmoid saturates in float64 beyond |x| ~ 40, so across a wider gap the entries on the far
+    side of lambda are exactly 0 or 1 either way; shrinking it keeps every output and keeps
+    lambda's bisection bracket (and its float resolution) small for scores near ±1e308.
+    """
+    if z.shape[-1] < 2 or float((z.amax(dim=-1) - z.amin(dim=-1)).max().detach()) <= gap:
+        return z
+    values, order = torch.sort(z, dim=-1)
+    steps = torch.diff(values, dim=-1).clamp(max=gap)
+    rebuilt = torch.cat([torch.zeros_like(values[..., :1]), steps.cumsum(dim=-1)], dim=-1)
+    rebuilt = rebuilt - rebuilt[..., -1:] + values[..., -1:]
+    return torch.empty_like(z).scatter(-1, order, rebuilt)
+
+
+def _floor_outside_support(z: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Raise scores far below the row maximum (0 after the shift) to -2/(alpha - 1).
+
+    alpha-entmax gives exactly 0 to every score below max - 1/(alpha - 1) (its threshold is
+    at least that), so flooring them there changes nothing but keeps sums and squares of
+    huge scores from overflowing.
+    """
+    if alpha <= 1.0:
+        return z
+    return torch.clamp(z, min=-2.0 / (alpha - 1.0))
+
+
+def _normalize_non_finite(row: torch.Tensor, kind: str, **params) -> torch.Tensor:
+    """One row (n,) holding ±inf: +inf share the mass, -inf get 0, the finite rest as usual."""
+    n = row.shape[0]
+    out = torch.zeros_like(row)
+    pos, neg = row == math.inf, row == -math.inf
+    rest = ~(pos | neg)
+    mass = float(params["k"]) if kind == "smooth_topk" else 1.0
+    m = int(pos.sum())
+    if kind == "smooth_topk" and mass == 0:
+        return out
+    if m:
+        if kind != "smooth_topk" or m >= mass:
+            out[pos] = mass / m
+            return out
+        out[pos] = 1.0
+        mass -= m
+    if not rest.any():
+        raise InputError("every score is -inf: nothing is left to give probability to")
+    if kind == "smooth_topk":
+        if mass > int(rest.sum()):
+            raise InputError(f"smooth top-k with k = {params['k']:g} needs at least {math.ceil(params['k'])} "
+                             f"scores above -inf, got {int(rest.sum()) + m} of {n}")
+        params = {**params, "k": mass}
+    sub = row[rest]
+    if kind in _SHIFT_INVARIANT:
+        sub = sub - sub.max().detach()  # the finite part's own maximum (the row's was +inf/-inf)
+    out[rest] = _normalize_finite(sub, kind, **params)
+    return out
 
 
 def normalize_numpy(scores: Any, kind: str = "softmax", **params: Any) -> np.ndarray:
@@ -140,7 +295,7 @@ def sparse_softmax(scores: torch.Tensor, k: int) -> torch.Tensor:
     """
     n = scores.shape[-1]
     if k < 1:
-        raise ValueError(f"sparse softmax needs k >= 1, got {k}")
+        raise InputError(f"sparse softmax needs k >= 1, got {k}")
     if k >= n:
         return torch.softmax(scores, dim=-1)
     keep = hard_topk(scores.detach(), k).bool()
@@ -243,7 +398,7 @@ def entmax(scores: torch.Tensor, alpha: float = 1.5, method: str = "sort") -> to
     """
     alpha = float(alpha)
     if alpha < 1:
-        raise ValueError(f"entmax needs alpha >= 1, got {alpha}")
+        raise InputError(f"entmax needs alpha >= 1, got {alpha}")
     if alpha == 1.0:
         return torch.softmax(scores, dim=-1)
     return _EntmaxFunction.apply(scores, alpha, method)
@@ -270,10 +425,14 @@ def _smooth_topk_threshold(scores: torch.Tensor, k: float) -> torch.Tensor:
     # At lambda = min s - margin every sigmoid is >= k/n, at max s + margin every one is <= k/n.
     lo = scores.min(dim=-1, keepdim=True).values - margin
     hi = scores.max(dim=-1, keepdim=True).values + margin
-    for _ in range(_BISECTION_STEPS):
+    # 60 halvings resolve a bracket of ordinary width; a huge one (scores near 1e308) needs
+    # as many more as its width has binary digits above 1
+    width = float((hi - lo).max().detach())
+    extra = 2100 if not math.isfinite(width) else max(0, math.ceil(math.log2(max(width, 1.0))))
+    for _ in range(_BISECTION_STEPS + extra):
         mid = (lo + hi) / 2
         total = torch.sigmoid(scores - mid).sum(dim=-1, keepdim=True)
-        too_low = total > k
+        too_low = total >= k  # on a plateau of equal sums, settle high, where lambda's floats are finest
         lo = torch.where(too_low, mid, lo)
         hi = torch.where(too_low, hi, mid)
     lam = (lo + hi) / 2
@@ -317,7 +476,7 @@ def smooth_topk(scores: torch.Tensor, k: float) -> torch.Tensor:
     n = scores.shape[-1]
     k = float(k)
     if not 0 <= k <= n:
-        raise ValueError(f"smooth top-k needs 0 <= k <= n = {n}, got {k}")
+        raise InputError(f"smooth top-k needs 0 <= k <= n = {n}, got {k}")
     if k == 0:
         return scores * 0.0
     if k == n:
@@ -337,12 +496,29 @@ def taylor_softmax(scores: torch.Tensor, order: int = 2) -> torch.Tensor:
     """
     order = int(order)
     if order < 2 or order % 2:
-        raise ValueError(f"Taylor softmax needs an even order >= 2, got {order}")
-    term = torch.ones_like(scores)
-    total = torch.ones_like(scores)
-    for m in range(1, order + 1):
-        term = term * scores / m
-        total = total + term
+        raise InputError(f"Taylor softmax needs an even order >= 2, got {order}")
+    return _taylor_scaled(scores, 1.0, order)
+
+
+def _taylor_scaled(scores: torch.Tensor, tau: float, order: int) -> torch.Tensor:
+    """taylor_softmax(scores / tau) without overflow for any finite scores and tau > 0.
+
+    With c = max |s| and C = c / tau, D = max(C, 1): the polynomial of s / tau divided by
+    the constant D^order is sum_m u^m (C / D)^m D^(m - order) / m! with u = s / c in [-1, 1],
+    and every factor lies in [0, 1].  The constant cancels in the normalisation.
+    """
+    c = scores.detach().abs().amax(dim=-1, keepdim=True)
+    c = torch.where(c > 0, c, torch.ones_like(c))
+    u = scores / c
+    big = c / tau
+    d = torch.clamp(big, min=1.0)
+    ratio = torch.where(big >= 1, torch.ones_like(big), big)  # C / D, also when C overflows to inf
+    total = torch.zeros_like(scores)
+    power = torch.ones_like(scores)
+    for m in range(order + 1):
+        if m:
+            power = power * u * ratio
+        total = total + power * d.pow(m - order) / math.factorial(m)
     return total / total.sum(dim=-1, keepdim=True)
 
 
@@ -365,7 +541,9 @@ def gumbel_softmax(scores: torch.Tensor, tau: float = 1.0, *, generator: torch.G
     gradient (straight-through).
     """
     g = gumbel_noise(scores.shape, generator=generator, dtype=scores.dtype, device=scores.device)
-    soft = torch.softmax((scores + g) / tau, dim=-1)
+    noisy = scores + g
+    noisy = noisy - noisy.detach().amax(dim=-1, keepdim=True)  # so that a tiny tau cannot overflow
+    soft = torch.softmax(noisy / tau, dim=-1)
     if not hard:
         return soft
     one_hot = torch.zeros_like(soft).scatter_(-1, soft.argmax(dim=-1, keepdim=True), 1.0)

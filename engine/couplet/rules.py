@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from engine.couplet.data import MAX_LEN, PUNCTUATION, is_cjk, is_punct
+from engine.errors import InputError
 
 PING, ZE = "平", "仄"
 _ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", ".": "。"}
 
 
-class InvalidLine(ValueError):
+class InvalidLine(InputError):  # a MowenError: the CLI prints one line, the GUI a message
     """An upper line (or a lock) that cannot be paired; the message says why, for people."""
 
 

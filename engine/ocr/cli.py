@@ -3,8 +3,9 @@
 ``text`` prints each image's text (a ``==> path <==`` header when there are several);
 ``jsonl`` prints one JSON object per image: {"path", "text", "lines": [{"box", "text",
 "confidence"}], "seconds"} or {"path", "error"} for an unreadable file.  The run goes on
-after a bad file; the exit code is 1 only if every input failed.  Torch is imported only
-when the first image is read.
+after a bad file (one line ``mowen: error: <file>: reason`` on stderr); exit codes: 0 at
+least one image read, 1 every input failed, 2 a usage error or no usable model.  Torch is
+imported only when the first image is read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, BMP, TIFF, WebP, GIF)")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default: text)")
     parser.add_argument("--no-lm", action="store_true", help="greedy CTC decoding without the language model")
+    parser.epilog = ("exit codes: 0 at least one image was read; 1 every input failed (one line per file on "
+                     "stderr); 2 a usage error or no usable OCR model")
 
 
 def run(args) -> int:
@@ -36,7 +39,7 @@ def run(args) -> int:
             if args.format == "jsonl":
                 print(json.dumps({"path": path, "error": str(exc)}, ensure_ascii=False), flush=True)
             else:
-                print(f"mowen-cli ocr: {exc}", file=sys.stderr)
+                print(f"mowen: error: {exc}", file=sys.stderr)
             continue
         if args.format == "jsonl":
             record = {"path": path, "text": result.text,
@@ -51,5 +54,5 @@ def run(args) -> int:
                 print(f"==> {path} <==")
             print(result.text, flush=True)
             for w in result.warnings:
-                print(f"mowen-cli ocr: {w}", file=sys.stderr)
+                print(f"mowen: warning: {w}", file=sys.stderr)
     return 1 if failures == len(args.images) else 0

@@ -2,8 +2,10 @@
 
 Handles PNG, JPEG, BMP, TIFF, WebP and GIF; grayscale, RGB, RGBA (composited on white),
 palette, 16-bit and float images; EXIF orientation (photos from phones).  Images over
-``MAX_PIXELS`` (~40 MP) are downscaled with a warning; above ``REFUSE_PIXELS`` an image
-that cannot be decoded at reduced size (JPEG can) is refused rather than exhausting memory.
+``MAX_PIXELS`` (~40 MP) are downscaled with a warning, converted a strip of rows at a time
+(no full-size float or RGB copy); above ``REFUSE_PIXELS`` (or ``REFUSE_DECODED_BYTES`` of
+decoded pixels) an image that cannot be decoded at reduced size (JPEG can) is refused
+rather than exhausting memory: the peak stays near 1 GB for any image that is accepted.
 Animated images give their first frame with a warning.
 """
 
@@ -21,6 +23,10 @@ from engine.ocr.result import OcrInputError
 MAX_PIXELS = 40_000_000
 REFUSE_PIXELS = 180_000_000
 MIN_SIDE = 8
+# what the decoded image itself may take (Pillow keeps RGB as 4 bytes a pixel); with the strip
+# conversion below, the loader's peak stays near 1 GB for any image it accepts
+REFUSE_DECODED_BYTES = 700_000_000
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "LA": 4, "PA": 4}
 
 
 @dataclass(frozen=True)
@@ -32,19 +38,30 @@ class LoadedImage:
     source: str
 
 
-def _to_uint8_rgb(img) -> np.ndarray:
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+# EXIF orientation -> the PIL transpose that shows the picture upright (as ImageOps.exif_transpose)
+_ORIENTATION = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
+                6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
+STRIP_ROWS = 1024  # a large image is converted and reduced this many rows at a time
+
+
+def _deep_to_gray(img, extrema: tuple[float, float]) -> np.ndarray:
+    """16-bit, 32-bit and float images → uint8 gray, scaled by the whole image's extrema."""
+    lo, hi = extrema
+    arr = np.asarray(img, dtype=np.float32)
+    if img.mode.startswith("I;16") or (img.mode == "I" and hi > 255):
+        arr *= 255.0 / (65535.0 if hi > 255 else 255.0)
+    elif img.mode == "F" and hi <= 1.0 and lo >= 0.0:
+        arr *= 255.0
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def _to_uint8_rgb(img, extrema: tuple[float, float] | None = None) -> np.ndarray:
     from PIL import Image
 
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        if mode.startswith("I;16") or (mode == "I" and hi > 255):
-            top = 65535.0 if hi > 255 else 255.0
-            arr = arr / top * 255.0
-        elif mode == "F" and hi <= 1.0 and lo >= 0.0:
-            arr = arr * 255.0
-        gray = np.clip(arr, 0, 255).astype(np.uint8)
+    if mode in _DEEP_MODES:
+        gray = _deep_to_gray(img, extrema or img.getextrema())
         return np.repeat(gray[..., None], 3, axis=2)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
@@ -110,18 +127,27 @@ def load_image(source, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
             scale = math.sqrt(max_pixels / pixels)
             if img.format == "JPEG":
                 img.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-            elif pixels > REFUSE_PIXELS:
-                raise OcrInputError(f"{name}: the image is {width}×{height} ({pixels / 1e6:.0f} MP), too large to "
-                                    f"read safely; the limit is {REFUSE_PIXELS // 1_000_000} MP — scale it down first")
+            else:
+                limit = min(REFUSE_PIXELS, REFUSE_DECODED_BYTES // _BYTES_PER_PIXEL.get(img.mode, 4))
+                if pixels > limit:
+                    raise OcrInputError(f"{name}: the image is {width}×{height} ({pixels / 1e6:.0f} MP), too large "
+                                        f"to read safely; the limit is {limit // 1_000_000} MP for this kind of "
+                                        f"image — scale it down first")
         swapped = False
         try:
             orientation = img.getexif().get(0x0112, 1)
             swapped = orientation in (5, 6, 7, 8)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if img.size[0] * img.size[1] > max_pixels:
+                # no full-size copy: convert and shrink strips, then turn the small result
+                rgb = _reduced_rgb(img, math.sqrt(max_pixels / (img.size[0] * img.size[1])))
+                if orientation in _ORIENTATION:
+                    rgb = np.asarray(Image.fromarray(rgb).transpose(getattr(Image.Transpose, _ORIENTATION[orientation])))
+            else:
+                img = ImageOps.exif_transpose(img)
+                rgb = _to_uint8_rgb(img)
         except (OSError, ValueError, SyntaxError) as exc:
             raise OcrInputError(f"{name}: the image file is damaged or truncated ({exc})") from None
-        rgb = _to_uint8_rgb(img)
     except OcrInputError:
         raise
     except MemoryError:
@@ -141,6 +167,27 @@ def load_image(source, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
         warnings.append(f"{name}: {width}×{height} is over {max_pixels // 1_000_000} MP; "
                         f"read at {rgb.shape[1]}×{rgb.shape[0]}")
     return LoadedImage(np.ascontiguousarray(rgb), oriented, rgb.shape[1] / oriented[0], tuple(warnings), name)
+
+
+def _reduced_rgb(img, scale: float) -> np.ndarray:
+    """``img`` as uint8 RGB resized by ``scale`` (< 1, area averaging), a strip of rows at a time.
+
+    Peak memory is the decoded image, one strip and the small result: the 16-bit
+    13000×13000 PNG of issue 14 took 3.4 GB through a full-size float64 copy.
+    """
+    import cv2
+
+    width, height = img.size
+    extrema = img.getextrema() if img.mode in _DEEP_MODES else None
+    out_w, out_h = max(1, int(width * scale)), max(1, int(height * scale))
+    out = np.empty((out_h, out_w, 3), dtype=np.uint8)
+    for top in range(0, height, STRIP_ROWS):
+        bottom = min(height, top + STRIP_ROWS)
+        row0, row1 = round(top * out_h / height), round(bottom * out_h / height)
+        if row1 > row0:
+            piece = _to_uint8_rgb(img.crop((0, top, width, bottom)), extrema)
+            out[row0:row1] = cv2.resize(piece, (out_w, row1 - row0), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def _check_small(width: int, height: int, name: str) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import InputError
 
-class OcrInputError(ValueError):
+
+class OcrInputError(InputError):  # a MowenError (and a ValueError, as before)
     """The input cannot be read as an image; the message says why in plain words."""
 
 

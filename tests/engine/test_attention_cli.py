@@ -53,10 +53,12 @@ def test_mask_rows_are_printed(capsys):
 
 
 def test_bad_parameters_exit_nonzero(capsys):
-    assert main(["attention", "normalize", "--kind", "sparse_softmax", "--k", "1.5", "1", "2"]) == 1
-    assert main(["attention", "normalize", "--tau", "0", "1", "2"]) == 1
-    assert main(["attention", "mask", "--kind", "atrous", "--n", "4", "--dilation", "0"]) == 1
-    assert "dilation" in capsys.readouterr().err
+    """A value out of range is a user error: exit 2, one line 'mowen: error: ...'."""
+    assert main(["attention", "normalize", "--kind", "sparse_softmax", "--k", "1.5", "1", "2"]) == 2
+    assert main(["attention", "normalize", "--tau", "0", "1", "2"]) == 2
+    assert main(["attention", "mask", "--kind", "atrous", "--n", "4", "--dilation", "0"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(line.startswith("mowen: error: ") for line in err) and "dilation" in err[2]
 
 
 def test_study_prints_csv(capsys):

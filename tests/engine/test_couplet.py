@@ -223,7 +223,7 @@ def test_cli_keeps_outputs_aligned_with_bad_lines(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     args = types.SimpleNamespace(input="-", model=None, n=3, temperature=0.0, top_k=0, top_p=1.0, beam=None,
                                  refine=None, acrostic=None, seed=None, format="text")
-    assert cli.run(args) == 1
+    assert cli.run(args) == 0  # rejected lines are empty output lines, counted in the summary
     out, err = capsys.readouterr()
     rows = out.split("\n")[:-1]
     assert len(rows) == len(lines)
@@ -233,6 +233,7 @@ def test_cli_keeps_outputs_aligned_with_bad_lines(monkeypatch, capsys):
     assert all(len(c) == len("一心一意，两全其美。") for c in rows[4].split("\t"))
     for number in (2, 3, 4, 6):
         assert f"line {number}:" in err
+    assert err.strip().splitlines()[-1] == "2 of 6 lines written, 4 skipped"
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("春风得意\nabc\n"))
     args.format, args.n = "jsonl", 2
