@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -122,15 +123,16 @@ NORMALISER_TITLES = {
 }
 STUDY_CHOICES = (
     ("noise", "Noise robustness 噪声鲁棒性",
-     "Add i.i.d. N(0, σ²) noise to the scores: the output error falls like 1/√n because the noise factor "
-     "e^ε averages out of numerator and denominator alike (seed: 注意力和Softmax的两点有趣发现). "
-     "Solid: simulation; dashed: first-order expectation √((e^{σ²}−1)e^{c²}/n)."),
+     "Add independent Gaussian noise of standard deviation σ to the scores: the output error falls like 1/√n, "
+     "because the noise factor exp(ε) averages out of the numerator and the denominator alike. "
+     "Solid: simulation; dashed: the first-order expectation √((exp(σ²) − 1) · exp(c²) / n)."),
     ("entropy_scale", "Entropy vs length 熵与长度",
      "Entropy of softmax(λ q·k) for random q, k as n grows. Solid: λ = 1/√d (entropy ≈ log n − ½, "
-     "attention thins out); dashed: the entropy-invariant λ = log n/√d (stays flat); dotted: log n."),
+     "attention thins out); dashed: the entropy-invariant λ = log n / √d (stays flat); dotted: log n, "
+     "the entropy of uniform attention."),
     ("entropy_init", "Entropy at initialisation 初始化与熵",
-     "A random attention layer, W ~ N(0, scale²/d): small weights give uniform attention (entropy log n), "
-     "large ones nearly one-hot attention with vanishing gradients."),
+     "A random attention layer with weights drawn from N(0, scale² / d): small weights give uniform attention "
+     "(entropy log n), large ones nearly one-hot attention with vanishing gradients."),
 )
 MASK_CHOICES = (
     ("bidirectional", "Bidirectional (MLM) 双向"),
@@ -144,6 +146,27 @@ PEN_STYLES = {"solid": Qt.PenStyle.SolidLine, "dashed": Qt.PenStyle.DashLine, "d
 
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#e377c2")
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_ticks(values, max_labels: int = 8) -> list[tuple[float, str]]:
+    """Labelled ticks for a log axis (positions in log10, as pyqtgraph's log mode wants): the
+    data's own x values, thinned to at most ``max_labels`` so the labels never overlap."""
+    xs = sorted({float(v) for v in values if v > 0})
+    step = max(1, -(-len(xs) // max_labels))
+    return [(float(np.log10(v)), f"{v:g}") for v in xs[::step]]
+
+
+def decade_ticks(values) -> list[tuple[float, str]]:
+    """One labelled tick per power of ten spanned by ``values`` (a log y axis)."""
+    ys = [float(v) for v in values if v > 0 and np.isfinite(v)]
+    if not ys:
+        return []
+    low, high = int(np.floor(np.log10(min(ys)))), int(np.ceil(np.log10(max(ys))))
+    step = max(1, -(-(high - low + 1) // 8))
+    return [(float(k), "10" + str(k).translate(SUPERSCRIPT)) for k in range(low, high + 1, step)]
 
 
 def _color(group: int) -> Any:
@@ -276,6 +299,7 @@ class SoftmaxExplorer(QWidget):
         self._sampler: Any = None
         self.results: dict[str, np.ndarray] = {}
         self._rng = np.random.default_rng(0)
+        self.invalid_rows: list[int] = []
 
         # scores table
         self.table = QTableWidget(0, 2)
@@ -374,7 +398,7 @@ class SoftmaxExplorer(QWidget):
         self.reset_button = QPushButton("Reset 重置")
         self.reset_button.clicked.connect(self._reset_sampler)
         self.gumbel_label = QLabel("")
-        self.status_label = QLabel("loading the softmax family…")
+        self.status_label = QLabel("Loading the softmax family…")
 
         right = QVBoxLayout()
         right.addWidget(self.graphics, 3)
@@ -454,16 +478,29 @@ class SoftmaxExplorer(QWidget):
         self._scores_changed()
 
     def scores(self) -> tuple[list[str], np.ndarray]:
-        labels, values = [], []
+        labels, values, invalid = [], [], []
+        self.table.blockSignals(True)  # flagging a cell must not count as an edit
         for i in range(self.table.rowCount()):
             label_item, value_item = self.table.item(i, 0), self.table.item(i, 1)
             try:
                 value = float(value_item.text()) if value_item is not None else 0.0
+                ok = bool(np.isfinite(value))
             except ValueError:
-                continue  # a half-typed number: skip the row until it parses
-            if np.isfinite(value):
+                ok = False
+            if value_item is not None:
+                value_item.setBackground(QColor(255, 205, 205) if not ok else QColor(0, 0, 0, 0))
+                value_item.setToolTip("" if ok else "not a number: this row is left out until it is fixed")
+            if ok:
                 labels.append(label_item.text() if label_item is not None else str(i))
                 values.append(value)
+            else:
+                invalid.append(i)
+        self.table.blockSignals(False)
+        if invalid != self.invalid_rows:
+            self.invalid_rows = invalid
+            rows = ", ".join(str(i + 1) for i in invalid)
+            self.status_label.setText(f"Row {rows}: not a number, left out until fixed." if invalid else "")
+            self.status_label.setStyleSheet("color: #c0392b;" if invalid else "")
         return labels, np.asarray(values, dtype=np.float64)
 
     def _on_table_itemChanged(self, _item) -> None:
@@ -678,6 +715,13 @@ class StudiesView(QWidget):
             symbol = "o" if line.style == "solid" else None
             self.plot.plot(np.asarray(line.x, dtype=float), np.asarray(line.y, dtype=float), pen=pen,
                            symbol=symbol, symbolSize=6, symbolBrush=_color(line.group), name=line.label)
+        # pyqtgraph labels every minor tick of a log axis, and they overlap: label the data's own x
+        # values and the powers of ten of y instead
+        lines = [line for line in curves.lines() if len(line.x)]
+        xs = [v for line in lines for v in line.x]
+        ys = [v for line in lines for v in line.y]
+        self.plot.getAxis("bottom").setTicks([log_ticks(xs)] if curves.x_log else None)
+        self.plot.getAxis("left").setTicks([decade_ticks(ys)] if curves.y_log else None)
         self._update_export()
 
     def _update_export(self) -> None:

@@ -241,3 +241,44 @@ def test_importing_the_tab_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=__import__("pathlib").Path(__file__).resolve().parents[2])
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_a_non_numeric_score_is_flagged_not_silently_dropped(tab):
+    explorer = tab.explorer
+    explorer.table.item(2, 1).setText("abc")
+    assert explorer.invalid_rows == [2]
+    assert "Row 3" in explorer.status_label.text() and explorer.table.item(2, 1).toolTip()
+    assert len(bar_heights(tab, "softmax")) == explorer.table.rowCount() - 1
+    explorer.table.item(2, 1).setText("0.5")
+    assert explorer.invalid_rows == [] and explorer.status_label.text() == ""
+    assert len(bar_heights(tab, "softmax")) == explorer.table.rowCount()
+
+
+def test_loading_note_goes_when_loading_fails(qtbot, runner):
+    def broken_engine():
+        raise OSError(2, "No such file or directory", "libtorch.so")
+
+    widget = AttentionTab(runner, list_attention_models=lambda: [], explorer_engine=broken_engine)
+    qtbot.addWidget(widget)
+    assert widget.explorer.status_label.text().startswith("Loading")
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
+    assert widget.explorer.status_label.text() == "" and "libtorch.so" in widget.message()
+
+
+def test_study_descriptions_have_no_tex_or_internal_references():
+    from gui.attention_tab import STUDY_CHOICES
+
+    for _key, _title, text in STUDY_CHOICES:
+        assert not any(mark in text for mark in ("{", "}", "\\", "^", "seed", "注意力和")), text
+
+
+def test_log_axes_label_only_non_overlapping_ticks():
+    from gui.attention_tab import decade_ticks, log_ticks
+
+    n = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+    ticks = log_ticks(n)
+    assert len(ticks) <= 8 and ticks[0] == (np.log10(4), "4")
+    gaps = np.diff([t for t, _ in ticks])
+    assert gaps.min() >= np.log10(2) * 0.99  # at least a factor of two apart
+    assert decade_ticks([0.003, 0.2, 5.0]) == [(-3.0, "10⁻³"), (-2.0, "10⁻²"), (-1.0, "10⁻¹"), (0.0, "10⁰"),
+                                               (1.0, "10¹")]
