@@ -151,3 +151,14 @@ def test_about_is_modal_lists_the_models_with_figures_and_closes_on_escape(windo
     assert not card.isVisible()
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+
+
+def test_a_result_is_shown_once_on_the_tab_not_also_on_the_status_bar(window, qtbot, files):
+    image, _text = files
+    relayed = []
+    window.runner.message.connect(relayed.append)
+    window.open_paths([str(image)])
+    assert window.statusBar().currentMessage() == "Reading scan 1.png…"   # the job's status, while it runs
+    _idle(qtbot, window)
+    assert "1 line" in window.tab("OcrTab").message()
+    assert window.statusBar().currentMessage() == "" and relayed == []
