@@ -46,7 +46,7 @@ TABS = (
     ("gui.ocr_tab", "OcrTab", "OCR 识别"),
     ("gui.segment_tab", "SegmentTab", "分词 Segmentation"),
     ("gui.couplet_tab", "CoupletTab", "对联 Couplet"),
-    ("gui.attention_tab", "AttentionTab", "Attention 注意力"),
+    ("gui.attention", "AttentionTab", "Attention 注意力"),
 )
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from gui.attention_tab import AttentionTab
+from gui.attention import AttentionTab
 
 
 class FakeAttentionModel:
@@ -237,7 +237,7 @@ def test_importing_the_tab_is_light():
     import subprocess
     import sys
 
-    code = "import sys, gui.attention_tab; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    code = "import sys, gui.attention; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=__import__("pathlib").Path(__file__).resolve().parents[2])
     assert out.stdout.split() == ["False", "False"], out.stderr
@@ -266,14 +266,14 @@ def test_loading_note_goes_when_loading_fails(qtbot, runner):
 
 
 def test_study_descriptions_have_no_tex_or_internal_references():
-    from gui.attention_tab import STUDY_CHOICES
+    from gui.attention.studies import STUDY_CHOICES
 
     for _key, _title, text in STUDY_CHOICES:
         assert not any(mark in text for mark in ("{", "}", "\\", "^", "seed", "注意力和")), text
 
 
 def test_log_axes_label_only_non_overlapping_ticks():
-    from gui.attention_tab import decade_ticks, log_ticks
+    from gui.attention.studies import decade_ticks, log_ticks
 
     n = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
     ticks = log_ticks(n)
@@ -282,3 +282,27 @@ def test_log_axes_label_only_non_overlapping_ticks():
     assert gaps.min() >= np.log10(2) * 0.99  # at least a factor of two apart
     assert decade_ticks([0.003, 0.2, 5.0]) == [(-3.0, "10⁻³"), (-2.0, "10⁻²"), (-1.0, "10⁻¹"), (0.0, "10⁰"),
                                                (1.0, "10¹")]
+
+
+def test_pyqtgraph_is_configured_once_without_global_antialiasing():
+    from pathlib import Path
+
+    import pyqtgraph as pg
+
+    import gui.attention  # noqa: F401
+
+    gui_dir = Path(__file__).resolve().parents[2] / "gui"
+    calls = [p for p in gui_dir.rglob("*.py") for line in p.read_text(encoding="utf-8").splitlines()
+             if "pg.setConfigOptions(" in line]
+    assert [p.name for p in calls] == ["heatmap.py"]
+    assert pg.getConfigOption("antialias") is False and pg.getConfigOption("imageAxisOrder") == "row-major"
+
+
+def test_each_view_is_its_own_module():
+    from gui.attention.explorer import SoftmaxExplorer
+    from gui.attention.masks import MaskGallery
+    from gui.attention.model_view import ModelAttentionView
+    from gui.attention.studies import StudiesView
+
+    assert {cls.__module__ for cls in (SoftmaxExplorer, MaskGallery, ModelAttentionView, StudiesView)} == {
+        "gui.attention.explorer", "gui.attention.masks", "gui.attention.model_view", "gui.attention.studies"}
