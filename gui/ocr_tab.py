@@ -444,7 +444,9 @@ class OcrTab(TaskTab):
 
     def _on_text_edit_cursor_position_changed(self) -> None:
         # typed text is the user's: it must not inherit a recognised character's confidence
-        self.text_edit.setCurrentCharFormat(QTextCharFormat())
+        # (with a selection, setCurrentCharFormat would restyle the selected text: not then)
+        if not self.text_edit.textCursor().hasSelection():
+            self.text_edit.setCurrentCharFormat(QTextCharFormat())
         index = self.text_edit.textCursor().blockNumber()
         if index != self.view.selected and index < len(self.view.boxes):
             self.view.select_box(index)

@@ -65,6 +65,9 @@ def test_open_image_shows_boxes_and_text_linked(qtbot, tab, page_path):
     assert tab.low_confidence_positions() == [5, 11, 15]
     tab._on_view_box_clicked(1)
     assert tab.text_edit.textCursor().selectedText() == "我们去公园"
+    assert tab.unsaved_edits() == [] and not tab.discard_button.isEnabled()  # selecting is not editing
+    tab._on_view_box_clicked(0)
+    assert tab.low_confidence_positions() == [5, 11, 15] and tab.unsaved_edits() == []
     cursor = tab.text_edit.textCursor()
     cursor.setPosition(len("今天天气很好\n我们去公园\n") + 1)
     tab.text_edit.setTextCursor(cursor)
