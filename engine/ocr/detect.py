@@ -31,6 +31,7 @@ class LineBox:
     box: tuple[int, int, int, int]        # x0, y0, x1, y1 in the original image (exclusive ends)
     crop_box: tuple[int, int, int, int]   # the same line, padded, in the preprocessed (deskewed) image
     block: int                            # index of the text block (column / paragraph) in reading order
+    core: tuple[int, int, int, int] | None = None   # the line's ink box in the preprocessed image
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,40 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     long_side, short_side = np.maximum(widths, heights), np.minimum(widths, heights)
     rule = (long_side > 5 * h) & (short_side < 0.35 * h)
     frame = (widths > 0.8 * page_w) & (heights > 0.8 * page_h) & (areas < 0.1 * widths * heights)
-    keep = ~(speck | rule | frame)
+    # Solid bars thicker than a stroke: the dark gap between an avatar and a bubble, a coloured
+    # edge, a scroll bar.  No glyph is a filled block; l, I and | are only a stroke wide.
+    bar = (areas > 0.85 * widths * heights) & (short_side > 0.3 * h) & (long_side > 1.3 * h)
+    keep = ~(speck | rule | frame | bar)
+    keep &= ~_leading_bullets(stats, keep, h)
     lut = np.concatenate([[False], keep])
     mask = lut[labels]
     boxes = stats[keep & sizable][:, :4]
     return mask, h, boxes
+
+
+def _leading_bullets(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarray:
+    """Round filled marks that start a line (list bullets ● ▪): True for each component to drop.
+
+    A bullet is a solid roundish blob a third to a half of the glyph height across, with text
+    starting a little to its right at the same height and no ink close on its left.  They are
+    not text the recogniser knows (it reads them as 参 or 。) and list markers are not part of
+    the list's text.
+    """
+    x, y, w, hh, area = (stats[:, i].astype(np.float64) for i in range(5))
+    side = np.maximum(w, hh)
+    candidate = keep & (side >= 0.2 * h) & (side <= 0.65 * h) & (np.minimum(w, hh) >= 0.7 * side) \
+        & (area >= 0.6 * w * hh)
+    out = np.zeros(len(stats), bool)
+    others = np.flatnonzero(keep)
+    cy = y + hh / 2
+    for i in np.flatnonzero(candidate):
+        same_row = others[(np.abs(cy[others] - cy[i]) < 0.5 * h) & (others != i)]
+        gap_right = x[same_row] - (x[i] + w[i])
+        gap_left = x[i] - (x[same_row] + w[same_row])
+        text_right = ((gap_right >= 0.15 * h) & (gap_right <= 2.5 * h) & (hh[same_row] >= 0.5 * h)).any()
+        ink_left = ((gap_left >= -0.1 * h) & (gap_left <= 1.2 * h)).any()
+        out[i] = text_right and not ink_left
+    return out
 
 
 def _merged_runs(flags: np.ndarray, max_gap: float) -> list[tuple[int, int]]:
@@ -107,12 +137,21 @@ def is_vertical_text(mask: np.ndarray, h: float) -> bool:
     if not rows.any():
         return False
     col_runs = _merged_runs(cols, 0.3 * h)
-    narrow_tall = 0
+    narrow_tall, column_ink, total_ink = 0, 0, int(mask.sum())
     for a, b in col_runs:
-        ink_rows = np.flatnonzero(mask[:, a:b].any(axis=1))
-        if b - a <= 1.6 * h and ink_rows[-1] - ink_rows[0] >= 2.5 * h:
-            narrow_tall += 1
-    return narrow_tall > 0 and narrow_tall >= 0.6 * len(col_runs)
+        ink_rows = mask[:, a:b].any(axis=1)
+        ink = np.flatnonzero(ink_rows)
+        # A column of characters is a whole character wide and its characters follow each other
+        # closely; a column of bullets, icons or letter-spaced digits is narrower and repeats
+        # once per horizontal line, a line pitch apart.
+        if not 0.7 * h <= b - a <= 1.6 * h or ink[-1] - ink[0] < 2.5 * h:
+            continue
+        gaps = [g1 - g0 for g0, g1 in _gaps(ink_rows)]
+        if gaps and np.median(gaps) > 1.0 * h:
+            continue
+        narrow_tall += 1
+        column_ink += int(mask[:, a:b].sum())
+    return narrow_tall > 0 and narrow_tall >= 0.6 * len(col_runs) and column_ink >= 0.6 * total_ink
 
 
 def _gaps(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -124,15 +163,77 @@ def _gaps(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(a + ink[0], b + ink[0]) for a, b in _runs(inner)]
 
 
+def _split_touching(sub: np.ndarray, a: int, b: int, h: float) -> list[tuple[int, int]]:
+    """Rows a..b of a block, cut where lines touch (tight spacing, blur): [(a, b), ...].
+
+    The strip's own glyph height ``g`` is the typical height of the connected components in it
+    (a big title's glyphs are as tall as its strip; touching lines of body text keep most of
+    their glyphs apart).  A strip taller than 1.6 g holds n = round(height / 1.15 g) lines
+    (touching lines are about 1.15 glyph heights apart); each of the n - 1 cuts is the faintest
+    row within a third of a pitch of its even position, and is taken only if that row holds under
+    80% of the strip's typical row ink and fewer than 35% of the strip's ink lies in components
+    crossing it (guards against cutting one line through its middle).
+    """
+    import cv2
+
+    if b - a <= 0.5 * h:
+        return [(a, b)]
+    strip = sub[a:b].astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(strip, connectivity=8)
+    heights = stats[1:, 3]
+    heights = heights[heights >= 0.3 * h]
+    if heights.size == 0:
+        return [(a, b)]
+    g = float(np.percentile(heights, 60))
+    height = b - a
+    if height <= 1.6 * g:
+        return [(a, b)]
+    n = max(2, int(round(height / (1.15 * g))))
+    profile = np.convolve(strip.sum(axis=1, dtype=np.float64), np.ones(3) / 3, mode="same")
+    typical = float(np.percentile(profile[profile > 0], 60))
+    pitch = height / n
+    cuts = []
+    tops, bottoms, areas = stats[1:, 1], stats[1:, 1] + stats[1:, 3], stats[1:, 4].astype(np.float64)
+    for i in range(1, n):
+        lo, hi = int(round((i - 0.33) * pitch)), int(round((i + 0.33) * pitch)) + 1
+        cut = lo + int(np.argmin(profile[lo:hi]))
+        # between two lines only the glyphs that touch cross the cut; through the middle of one
+        # line (a title taller than its neighbours), most of its ink does
+        crossing = areas[(tops < cut - 1) & (bottoms > cut + 1)].sum() / max(areas.sum(), 1.0)
+        if profile[cut] < 0.8 * typical and crossing < 0.35:
+            cuts.append(cut)
+    edges = [0] + cuts + [height]
+    return [(a + p, a + q) for p, q in zip(edges[:-1], edges[1:]) if q - p >= 0.4 * g]
+
+
 def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
     """Blocks in reading order, each a list of line boxes (x0, y0, x1, y1) top to bottom."""
     gutter_min = 1.5 * h     # an empty column band this wide separates columns
     break_min = 0.9 * h      # an empty row band this tall separates paragraphs / blocks
     blocks: list[list[tuple[int, int, int, int]]] = []
 
+    def filled(y0, y1, x0, x1):
+        """Whether the lines of a block mostly fill its width (a column of running text)."""
+        sub = mask[y0:y1, x0:x1]
+        widths = []
+        for a, b in _runs(sub.any(axis=1)):
+            cols = np.flatnonzero(sub[a:b].any(axis=0))
+            widths.append(cols[-1] - cols[0] + 1)
+        return bool(widths) and float(np.median(widths)) >= 0.6 * (x1 - x0)
+
     def column_gutters(y0, y1, x0, x1):
+        # An empty band is a gutter between columns only if the text on both sides runs across
+        # its column: labels and values of a settings list, or the left and right bubbles of a
+        # chat, leave empty bands too, and are read row by row.
         cols = mask[y0:y1, x0:x1].any(axis=0)
-        return [(a + x0, b + x0) for a, b in _gaps(cols) if b - a >= gutter_min]
+        out = []
+        for a, b in _gaps(cols):
+            a, b = a + x0, b + x0
+            if b - a < gutter_min:
+                continue
+            if y1 - y0 <= 3 * h or (filled(y0, y1, x0, a) and filled(y0, y1, b, x1)):
+                out.append((a, b))
+        return out
 
     def visit(y0, y1, x0, x1, depth=0):
         sub = mask[y0:y1, x0:x1]
@@ -184,8 +285,10 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             else:
                 merged.append([a, b])
         out = []
-        for a, b in merged:
+        for a, b in (piece for a, b in merged for piece in _split_touching(sub, a, b, h)):
             cols = np.flatnonzero(sub[a:b].any(axis=0))
+            if cols.size == 0:
+                continue
             out.append((x0 + int(cols[0]), y0 + a, x0 + int(cols[-1]) + 1, y0 + b))
         return out
 
@@ -212,12 +315,12 @@ def detect_lines(pre: Preprocessed) -> Layout:
                 continue
             pad_v, pad_h = int(round(0.15 * lh)) + 1, int(round(0.25 * lh)) + 1
             crop = (max(0, x0 - pad_h), max(0, y0 - pad_v), min(page_w, x1 + pad_h), min(page_h, y1 + pad_v))
-            lines.append(LineBox(pre.to_original((x0, y0, x1, y1), size), crop, block_index))
+            lines.append(LineBox(pre.to_original((x0, y0, x1, y1)), crop, block_index, (x0, y0, x1, y1)))
     warnings = () if lines else ("no text found",)
     return Layout(tuple(lines), h, False, warnings)
 
 
-def cut_line(gray: np.ndarray, line: LineBox) -> np.ndarray:
+def cut_line(gray: np.ndarray, line: LineBox, binary: np.ndarray | None = None) -> np.ndarray:
     """The crop of ``line`` from the deskewed page, with bands of ground added around it.
 
     The crop box reaches only 15% (above and below) and 25% (left and right) of the ink height beyond
@@ -227,6 +330,10 @@ def cut_line(gray: np.ndarray, line: LineBox) -> np.ndarray:
     30% left and right, took the clean-line CER of 320 held-out rendered lines from 1.09% (no bands) to
     0.68% (top and bottom) to 0.55% (all four sides); degraded lines stayed at 6.2-6.3%
     (docs/notes/ocr.md, session 3).
+
+    Given the page's ``binary``, ink of the neighbouring lines that reaches into the padding (lines
+    cut apart where they touched) is painted over with ground: every ink component of the crop
+    whose middle lies above or below the line's own rows.
     """
     import cv2
 
@@ -234,5 +341,15 @@ def cut_line(gray: np.ndarray, line: LineBox) -> np.ndarray:
     crop = gray[y0:y1, x0:x1]
     if crop.size == 0:
         return crop
+    if binary is not None and line.core is not None:
+        crop = crop.copy()
+        top, bottom = line.core[1] - y0, line.core[3] - y0
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((binary[y0:y1, x0:x1] > 0).astype(np.uint8),
+                                                                   connectivity=8)
+        middle = stats[1:, 1] + stats[1:, 3] / 2
+        foreign = np.concatenate([[False], (middle < top) | (middle >= bottom)])
+        if foreign.any():
+            erase = cv2.dilate(foreign[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            crop[erase] = 255
     band, side = int(0.1 * crop.shape[0]), int(0.3 * crop.shape[0])
     return cv2.copyMakeBorder(crop, band, band, side, side, cv2.BORDER_CONSTANT, value=int(np.median(crop)))

@@ -62,7 +62,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     lines: list[OcrLine] = []
     if layout.lines:
         model = model or default_model()
-        crops = [cut_line(pre.gray, line) for line in layout.lines]
+        crops = [cut_line(pre.gray, line, pre.binary) for line in layout.lines]
         decoded = decode_lines(model, recognise(model, crops), use_lm)
         inv = 1.0 / loaded.scale
         for line, d in zip(layout.lines, decoded):

@@ -1,20 +1,29 @@
 """Stage 2: clean a page image for layout analysis and line recognition (OpenCV).
 
-Steps (the seed post OCR技术浅探's preprocessing, made robust to screenshots and photos):
+Real images mix polarities and grounds: a dark-mode chat has light text on a dark page and dark
+text in green bubbles; a settings page has dark text on white cards over a grey page; a phone
+photo has a page lying on a textured desk under uneven light.  So nothing here is decided for
+the whole image:
 
 1. grayscale;
-2. polarity: if the majority of pixels is on the dark side of an Otsu split the page is
-   light text on a dark ground, so it is inverted (everything after sees dark on light);
-3. uneven lighting / coloured or gradient grounds: the ground is estimated by a large
-   morphological closing (text removed) on a reduced image, and the page is divided by it
-   ("flat-fielding"), which leaves ink on a flat white ground;
-4. denoise: a light Gaussian on the image used for binarisation only (specks go later, by size);
-5. binarise: Otsu on the flat-fielded image (text = 255 in ``binary``);
-6. deskew (±15°): the angle whose horizontal projection profile is most peaked (variance
-   of row sums, coarse then fine search) — text lines give sharp peaks only when level.
+2. a photographed page (a tilted bright quadrilateral on a textured ground, see
+   :mod:`engine.ocr.page`) is warped flat first; the matrix keeps the way back;
+3. ink of both polarities, measured against the local ground: dark ink is how far a pixel lies
+   below the grey closing (the ground with dark strokes removed), as a share of it (which also
+   divides out uneven light); light ink is how far it lies above the opening, as a share of the
+   distance to white.  The structuring element is ~0.6 glyph heights: wider than strokes and the
+   gaps between them, narrower than a bubble's or a button's padding, so a filled region stays
+   ground and only the text inside it becomes ink;
+4. ink by hysteresis against the strongest ink near each pixel (see ``_strong``), so faint grey
+   text and black text are both cut at their own level and noise is not (the binary serves
+   layout only; the recogniser gets the continuous gray);
+5. polarity per region: candidate pixels of both kinds are grouped into connected regions; the
+   ink of a region is the kind that differs from the ring of ground around it (dark strokes
+   with light gaps on a light page; light strokes with dark gaps on a dark bubble);
+6. deskew (±15°): the angle whose horizontal projection profile is most peaked.
 
-Returns a :class:`Preprocessed` with the deskewed gray and binary images and the affine
-matrix that maps original pixel coordinates into them (so boxes can be mapped back).
+``gray`` is the page as the recogniser should see it: dark ink on a flat white ground in every
+region, whatever its colours were.  ``matrix`` (3x3) maps original pixels into it.
 """
 
 from __future__ import annotations
@@ -24,26 +33,32 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_SKEW_DEGREES = 15.0
+INK_SHARE = 0.3       # an ink pixel reaches this share of the strongest ink near it
+INK_FLOOR = 0.14      # and at least this contrast (shares of the ground level)
+PAGE_SHARE = 0.33     # and this share of the page's strong contrast
+SEED_SHARE = 0.55     # an ink component holds a pixel of at least this share
+PAGE_SEED_SHARE = 0.45   # and one of this share of the page's strong contrast
 
 
 @dataclass(frozen=True)
 class Preprocessed:
-    gray: np.ndarray      # (H', W') uint8, dark text on white, flat ground, deskewed
-    binary: np.ndarray    # (H', W') uint8, text = 255, deskewed
+    gray: np.ndarray      # (H', W') uint8, dark text on white, flat ground, page flattened and deskewed
+    binary: np.ndarray    # (H', W') uint8, text = 255, same geometry as gray
     angle: float          # degrees the page was rotated by (counter-clockwise positive, OpenCV convention)
-    inverted: bool        # True if the page was light-on-dark
-    matrix: np.ndarray    # (2, 3) affine: original (x, y, 1) → deskewed (x', y')
+    inverted: bool        # True if most of the ink was light on dark
+    matrix: np.ndarray    # (3, 3): original (x, y, 1) → processed (x', y', w')
     blank: bool = False   # True if the image has no contrast at all (nothing to read)
+    size: tuple[int, int] = (0, 0)   # (width, height) of the original image
+    page: tuple | None = None        # the photographed page's corners in the original image, if one was found
 
-    def to_original(self, box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
-        """Axis-aligned box in deskewed coordinates → enclosing box in original coordinates, clipped to size (w, h)."""
+    def to_original(self, box: tuple[int, int, int, int], size: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
+        """Axis-aligned box in processed coordinates → enclosing box in original coordinates, clipped to size (w, h)."""
         import cv2
 
         x0, y0, x1, y1 = box
-        inverse = cv2.invertAffineTransform(self.matrix)
-        corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], np.float64)
-        pts = corners @ inverse.T
-        w, h = size
+        corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
+        pts = cv2.perspectiveTransform(corners, np.linalg.inv(self.matrix))[0]
+        w, h = size or self.size
         return (int(max(0, np.floor(pts[:, 0].min()))), int(max(0, np.floor(pts[:, 1].min()))),
                 int(min(w, np.ceil(pts[:, 0].max()))), int(min(h, np.ceil(pts[:, 1].max()))))
 
@@ -57,23 +72,90 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
-def flatten_background(gray: np.ndarray, text_height_hint: int = 0) -> np.ndarray:
-    """Divide out the ground (estimated by closing away dark text): uneven light → flat white."""
+def ink_maps(gray: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(dark ink, light ink) contrast maps in [0, 1] against the local ground (see module docstring)."""
     import cv2
 
-    h, w = gray.shape
-    factor = min(1.0, 600.0 / max(h, w))
-    small = cv2.resize(gray, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_AREA) \
-        if factor < 1.0 else gray
-    k = max(15, int(min(small.shape) * 0.08)) | 1
-    if text_height_hint:
-        k = max(k, int(text_height_hint * factor * 2.5) | 1)
-    ground = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    ground = cv2.GaussianBlur(ground, (0, 0), k / 4)
-    if small is not gray:
-        ground = cv2.resize(ground, (w, h), interpolation=cv2.INTER_LINEAR)
-    flat = gray.astype(np.float32) / np.maximum(ground.astype(np.float32), 1.0) * 255.0
-    return np.clip(flat, 0, 255).astype(np.uint8)
+    g = gray.astype(np.float32)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    closed = cv2.morphologyEx(g, cv2.MORPH_CLOSE, kernel)
+    opened = cv2.morphologyEx(g, cv2.MORPH_OPEN, kernel)
+    dark = (closed - g) / np.maximum(closed, 128.0)
+    light = (g - opened) / np.maximum(255.0 - opened, 128.0)
+    return dark, light
+
+
+def _strong(contrast: np.ndarray, window: int) -> np.ndarray:
+    """Ink pixels of one contrast map, by hysteresis against the strongest ink near each pixel.
+
+    Seeds reach SEED_SHARE of the strongest contrast within ``window``; a pixel that reaches
+    INK_SHARE of it is ink if it touches a seed (the thin horizontals of a blurred serif face hang
+    on their thick verticals, noise next to text has no seed).  Both levels also have a floor:
+    INK_FLOOR or a third of the page's strong contrast (99.5th percentile), and seeds reach 45% of
+    it: paper grain, wood and printed textures are fainter than the text on the same page, while
+    grey secondary text on a screen (#999 on white) is still about half as strong as black.
+    """
+    import cv2
+
+    local_max = cv2.dilate(contrast, cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
+    strong = float(np.percentile(contrast, 99.5))
+    weak = (contrast >= INK_SHARE * local_max) & (contrast >= max(INK_FLOOR, PAGE_SHARE * strong))
+    seeds = weak & (contrast >= SEED_SHARE * local_max) & (contrast >= PAGE_SEED_SHARE * strong)
+    count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[labels[seeds]] = True
+    seeded[0] = False
+    return seeded[labels]
+
+
+def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7) -> tuple[np.ndarray, np.ndarray, float]:
+    """→ (binary (text = 255), normalised gray (dark ink on white), share of ink that was light on dark)."""
+    import cv2
+
+    dark, light = ink_maps(gray, k)
+    window = 3 * k | 1
+    # thresholds on smoothed maps (sensor noise), the recogniser's gray from the sharp ones
+    dark_ink = _strong(cv2.GaussianBlur(dark, (0, 0), sigma), window)
+    light_ink = _strong(cv2.GaussianBlur(light, (0, 0), sigma), window)
+    candidates = (dark_ink | light_ink).astype(np.uint8)
+    # regions: candidates joined over ~0.3 glyph heights (a line's glyphs become one region; the
+    # padding of a bubble or button, wider than that, keeps the text apart from the region's edge)
+    joined = cv2.dilate(candidates, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(gray), np.full_like(gray, 255), 0.0
+    g = gray.astype(np.float64)
+    flat = labels.ravel()
+    n_dark = np.bincount(flat[dark_ink.ravel()], minlength=count)
+    n_light = np.bincount(flat[light_ink.ravel()], minlength=count)
+    mean_dark = np.bincount(flat, weights=(g * dark_ink).ravel(), minlength=count) / np.maximum(n_dark, 1)
+    mean_light = np.bincount(flat, weights=(g * light_ink).ravel(), minlength=count) / np.maximum(n_light, 1)
+    # the ring of ground around each region: labels spread by a few pixels, outside every region
+    spread = cv2.dilate(labels.astype(np.float32), np.ones((7, 7), np.uint8)).astype(np.int64)
+    ring = (labels == 0) & (spread > 0)
+    n_ring = np.bincount(spread[ring], minlength=count)
+    mean_ring = np.bincount(spread[ring], weights=g[ring], minlength=count) / np.maximum(n_ring, 1)
+    # light ink where the ground around is darker than the middle of the two candidate levels
+    light_region = np.where(n_dark == 0, True, np.where(n_light == 0, False,
+                                                          mean_ring < (mean_dark + mean_light) / 2))
+    light_region &= n_light > 0
+    light_region[0] = False
+    is_light = light_region[labels]
+    inside = labels > 0
+    ink = np.where(is_light, light_ink, dark_ink) & inside
+    contrast = np.where(is_light, light, dark)
+    contrast[~inside] = 0.0
+    normalised = np.clip(255.0 * (1.0 - contrast), 0, 255).astype(np.uint8)
+    binary = ink.astype(np.uint8) * 255
+    total = int(ink.sum())
+    light_share = float((ink & is_light).sum()) / total if total else 0.0
+    return binary, normalised, light_share
+
+
+def glyph_height(binary: np.ndarray) -> float:
+    from engine.ocr.detect import clean_mask
+
+    return clean_mask(binary)[1]
 
 
 def estimate_skew(binary: np.ndarray, max_degrees: float = MAX_SKEW_DEGREES) -> float:
@@ -107,32 +189,38 @@ def estimate_skew(binary: np.ndarray, max_degrees: float = MAX_SKEW_DEGREES) -> 
     return round(best, 2)
 
 
-def preprocess(image: np.ndarray, *, deskew: bool = True) -> Preprocessed:
+def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = True) -> Preprocessed:
     """(H, W, 3) RGB or (H, W) gray uint8 page → :class:`Preprocessed` (see module docstring)."""
     import cv2
 
+    from engine.ocr.page import find_page, page_homography
+
     gray = to_gray(image)
-    identity = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+    height, width = gray.shape
+    size = (width, height)
+    matrix = np.eye(3)
     if int(gray.max()) - int(gray.min()) < 12:
-        white = np.full_like(gray, 255)
-        return Preprocessed(white, np.zeros_like(gray), 0.0, False, identity, blank=True)
-    thresh, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    inverted = float(np.median(gray)) <= thresh  # the majority (ground) is in the dark class
-    if inverted:
-        gray = 255 - gray
-    flat = flatten_background(gray)
-    # light smoothing only: a 3x3 median would erase the 1-px strokes of light faces (UMing) at
-    # screen sizes; isolated specks are removed later as tiny connected components
-    denoised = cv2.GaussianBlur(flat, (3, 3), 0.5)
-    _, binary = cv2.threshold(denoised, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    # Otsu on a page that is almost all ground can put faint ground texture into "ink":
-    # keep only pixels clearly darker than the ground.
-    binary[denoised > 235] = 0
+        return Preprocessed(np.full_like(gray, 255), np.zeros_like(gray), 0.0, False, matrix, True, size)
+    corners = find_page(gray) if find_pages else None
+    if corners is not None:
+        matrix, (pw, ph) = page_homography(corners)
+        gray = cv2.warpPerspective(gray, matrix, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # the structuring element follows the glyph height, measured on a first pass
+    # (no wider than half the image: in a tightly cropped line the text is most of its height)
+    k = min(25, max(5, min(gray.shape) // 2)) | 1
+    binary, flat, light_share = local_ink(gray, k)
+    h = glyph_height(binary)
+    if h:
+        k2 = int(np.clip(round(0.6 * h), 5, max(5, min(45, min(gray.shape) // 2)))) | 1
+        if abs(k2 - k) > 2:
+            k = k2
+            binary, flat, light_share = local_ink(gray, k, float(np.clip(0.05 * h, 0.7, 2.0)))
     angle = estimate_skew(binary) if deskew else 0.0
-    matrix = identity
     if abs(angle) >= 0.2:
-        h, w = gray.shape
-        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        flat = cv2.warpAffine(flat, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-        binary = cv2.warpAffine(binary, matrix, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    return Preprocessed(flat, binary, angle, inverted, matrix)
+        gh, gw = gray.shape
+        rotation = np.vstack([cv2.getRotationMatrix2D((gw / 2, gh / 2), angle, 1.0), [0, 0, 1]])
+        flat = cv2.warpAffine(flat, rotation[:2], (gw, gh), flags=cv2.INTER_LINEAR, borderValue=255)
+        binary = cv2.warpAffine(binary, rotation[:2], (gw, gh), flags=cv2.INTER_NEAREST, borderValue=0)
+        matrix = rotation @ matrix
+    page = tuple(map(tuple, corners.tolist())) if corners is not None else None
+    return Preprocessed(flat, binary, angle, light_share > 0.5, matrix, False, size, page)

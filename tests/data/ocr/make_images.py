@@ -1,0 +1,142 @@
+"""Rebuild the real-renderer test images of tests/engine/test_ocr_real_images.py.
+
+    python tests/data/ocr/make_images.py      (needs Debian chromium and fonts-noto-cjk)
+
+Pages are laid out and rasterised by headless Chromium (not by the trainer's renderer); the
+scan and the photo are then degraded here with OpenCV using fixed seeds.  The expected text
+of each image is in EXPECTED (the test reads it from there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+EXPECTED = json.loads((HERE / "expected.json").read_text(encoding="utf-8"))
+
+STYLE = "body{margin:0;font-family:'Noto Sans CJK SC',sans-serif}"
+
+CHAT = f"""<html><head><style>{STYLE}
+body{{background:#181818;padding:18px 16px;width:448px}}
+.row{{display:flex;margin:14px 0}} .me{{justify-content:flex-end}}
+.av{{width:36px;height:36px;border-radius:6px;background:#6a7fd0;flex:none}}
+.me .av{{background:#d08a4a}}
+.b{{max-width:300px;padding:9px 12px;border-radius:8px;font-size:16px;line-height:1.45;margin:0 10px}}
+.them .b{{background:#2e2e2e;color:#e8e8e8}} .me .b{{background:#3eb575;color:#111}}
+.blue .b{{background:#2f6fdf;color:#fff}}
+.time{{text-align:center;color:#8a8a8a;font-size:13px;margin:8px 0}}
+</style></head><body>
+<div class=time>{EXPECTED['chat_dark'][0]}</div>
+<div class="row them"><div class=av></div><div class=b>{EXPECTED['chat_dark'][1]}</div></div>
+<div class="row me"><div class=b>{EXPECTED['chat_dark'][2]}</div><div class=av></div></div>
+<div class="row them blue"><div class=av></div><div class=b>{EXPECTED['chat_dark'][3]}<br>{EXPECTED['chat_dark'][4]}</div></div>
+<div class="row me"><div class=b>{EXPECTED['chat_dark'][5]}</div><div class=av></div></div>
+</body></html>"""
+
+SETTINGS_ITEMS = EXPECTED["settings_list"][1:]
+SETTINGS = f"""<html><head><style>{STYLE}
+body{{background:#f2f3f5;padding:16px;width:488px}}
+h1{{font-size:22px;font-weight:600;text-align:center;margin:4px 0 14px}}
+.card{{background:#fff;border-radius:10px;box-shadow:0 2px 6px rgba(0,0,0,.15);padding:6px 18px 6px 34px}}
+li{{font-size:17px;line-height:2.1;color:#222}} li::marker{{color:#3a7bd5;font-size:20px}}
+.code{{letter-spacing:.6em}}
+</style></head><body><h1>{EXPECTED['settings_list'][0]}</h1><div class=card><ul>
+{''.join(f'<li>{t}</li>' for t in SETTINGS_ITEMS[:-1])}
+<li>验证码<span class=code>１２３４５６</span></li>
+</ul></div></body></html>"""
+
+DOC_STYLE = ("body{{background:#fff;width:{w}px;padding:{pad}px;margin:0;font-family:'Noto Serif CJK SC',serif;"
+             "font-size:{size}px;line-height:{lh};color:#111}} p{{margin:0 0 {gap}px;text-indent:2em}}"
+             "h2{{text-align:center;font-size:{title}px;margin:0 0 {tgap}px}}")
+
+
+def doc_html(key: str, *, w: int, pad: int, size: int, lh: float, gap: int, title: int) -> str:
+    title_text, *paragraph_lines = EXPECTED[key]
+    # one <p> per expected line keeps the line breaks exact (each fits on one line at this width)
+    body = "".join(f"<p style='text-indent:0'>{t}</p>" for t in paragraph_lines)
+    css = DOC_STYLE.format(w=w, pad=pad, size=size, lh=lh, gap=gap, title=title, tgap=gap + 8)
+    return f"<html><head><style>{css}</style></head><body><h2>{title_text}</h2>{body}</body></html>"
+
+
+def shoot(html: str, width: int, height: int, scale: float = 1.0) -> np.ndarray:
+    import cv2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        page, png = Path(tmp) / "page.html", Path(tmp) / "shot.png"
+        page.write_text(html, encoding="utf-8")
+        subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--force-device-scale-factor={scale}", f"--screenshot={png}",
+                        f"--window-size={width},{height}", page.as_uri()],
+                       check=True, capture_output=True, timeout=120)
+        return cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+
+
+def scan(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Blur, tint, small rotation, noise: a flatbed scan of a printout."""
+    import cv2
+
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.GaussianBlur(gray, (0, 0), 1.1)
+    h, w = gray.shape
+    gray = cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), 0.8, 1.0), (w, h), borderValue=255)
+    gray = gray * 0.92 + 12 + rng.normal(0, 5, gray.shape)
+    return np.clip(gray, 0, 255).astype(np.uint8)
+
+
+def photo(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The page lying on a wooden desk, shot at an angle under a lamp."""
+    import cv2
+
+    out_w, out_h = 900, 1000
+    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    grain = np.sin(xx / 9.0 + 3 * np.sin(yy / 60.0)) * 14 + rng.normal(0, 6, (out_h, out_w))
+    desk = np.stack([118 + grain, 84 + grain * 0.8, 52 + grain * 0.6], -1)
+    ph, pw = page.shape[:2]
+    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    dst = np.float32([[150, 90], [770, 130], [815, 905], [95, 860]])  # keystone + roll
+    m = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(page.astype(np.float32), m, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpPerspective(np.ones((ph, pw), np.float32), m, (out_w, out_h))[..., None]
+    img = warped * inside + desk * (1 - inside)
+    light = 0.62 + 0.45 * (xx / out_w) * (1 - 0.4 * yy / out_h)  # lamp on the right
+    shadow = 1 - 0.25 * np.exp(-((xx - 250) ** 2 + (yy - 700) ** 2) / (2 * 160.0 ** 2))
+    img = img * (light * shadow)[..., None] * np.float32([1.0, 0.97, 0.9])
+    img = cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 4, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def save(name: str, rgb: np.ndarray, jpeg: bool = False) -> None:
+    import cv2
+
+    path = HERE / (name + (".jpg" if jpeg else ".png"))
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
+    ok, data = cv2.imencode(path.suffix, bgr, [cv2.IMWRITE_JPEG_QUALITY, 85] if jpeg else [])
+    assert ok
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data.tobytes())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    print(path.name, rgb.shape, path.stat().st_size // 1024, "KB")
+
+
+def main() -> None:
+    rng = np.random.default_rng(12)
+    save("chat_dark", shoot(CHAT, 480, 500))
+    save("settings_list", shoot(SETTINGS, 520, 420))
+    tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
+    save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
+    loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
+    save("photo_page", photo(shoot(loose, 640, 700), rng), jpeg=True)
+
+
+if __name__ == "__main__":
+    main()
