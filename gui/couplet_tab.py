@@ -8,6 +8,7 @@ engine callables are injected (lazy defaults), so importing this module loads no
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -53,14 +54,24 @@ class _Shown:
 TONE_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 
 
-def tone_marks_drawable() -> bool:
-    """Can the UI font (with Qt's fallbacks) draw every pinyin tone mark?  The bundled WenQuanYi
-    Micro Hei lacks ǎ ǐ ǒ ǔ ǚ; without a font that has them, tone numbers (chun1) are shown."""
-    from PySide6.QtGui import QFontMetrics
-    from PySide6.QtWidgets import QApplication
+@functools.lru_cache(maxsize=1)
+def pinyin_family() -> str:
+    """An installed font family that draws every pinyin tone mark ('' if none does).  The
+    bundled WenQuanYi Micro Hei lacks ǎ ǐ ǒ ǔ ǚ, and Qt's fallback does not always find them;
+    the buttons name this family first.  Without one, tone numbers (chun1) are shown."""
+    from PySide6.QtGui import QFont, QFontDatabase, QRawFont
 
-    metrics = QFontMetrics(QApplication.font())
-    return all(metrics.inFontUcs4(ord(c)) for c in TONE_MARKS)
+    preferred = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans", "DejaVu Sans", "Liberation Sans")
+    installed = QFontDatabase.families()
+    for family in [f for f in preferred if f in installed] + sorted(installed):
+        raw = QRawFont.fromFont(QFont(family))
+        if raw.familyName() == family and all(raw.supportsCharacter(c) for c in TONE_MARKS):
+            return family
+    return ""
+
+
+def tone_marks_drawable() -> bool:
+    return bool(pinyin_family())
 
 
 def _annotate(result, marks: bool = True) -> _Shown:
@@ -116,6 +127,10 @@ class _CandidateRow(QFrame):
             button.setText(f"{ch}\n{py}\n{pz}" if py else ch)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setFixedWidth(CELL_WIDTH)
+            if pinyin_family():
+                font = button.font()
+                font.setFamilies([pinyin_family(), *font.families()])
+                button.setFont(font)
             style = "font-size: 15px;"
             if pos in locked:
                 style += "background: #fff3c4;"

@@ -286,8 +286,9 @@ class SegmentTab(TaskTab):
         chars = sum(map(len, self._todo))
         rate = chars / elapsed if elapsed > 0 else 0.0
         first = " — first run, includes loading the model" if self._live_runs == 0 else ""
-        self._live_runs += 1
-        self._speed = f"{chars:,} characters in {elapsed * 1000:.0f} ms ({rate:,.0f} chars/s){first}"
+        self._live_runs += bool(chars)
+        if chars:  # nothing new to segment (every line cached): the last figure stands
+            self._speed = f"{chars:,} characters in {elapsed * 1000:.0f} ms ({rate:,.0f} chars/s){first}"
         self._render()
 
     _speed = ""
