@@ -62,7 +62,7 @@ def build_screens(out: Path, n: int, seed: int, symbols: set[str]) -> list[dict]
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(n):
                 rng = random.Random(f"{seed}/screen/{i}")
-                doc, meta = screens.make_page(rng)
+                doc, meta = screens.make_page(rng, list(screens.KINDS)[i % len(screens.KINDS)])  # every kind as often
                 page = Path(tmp) / f"s{i}.html"
                 page.write_text(doc, encoding="utf-8")
                 png, chars, height = chrome.shoot(str(page), meta["width_css"], meta["scale"], screens.CHARS_JS)
@@ -77,7 +77,7 @@ def build_screens(out: Path, n: int, seed: int, symbols: set[str]) -> list[dict]
 def build_docs_and_photos(out: Path, n_docs: int, n_photos: int, seed: int, symbols: set[str]) -> list[dict]:
     from benchmarks.ocr_real import docs, photos
 
-    pages = docs.render_pages(n_docs + n_photos, seed)  # a photo never shows a page that is also scanned
+    pages = docs.render_pages(n_docs + n_photos, seed, photo_from=n_docs)  # a photo never shows a page that is also scanned
     items = []
     for i, page in enumerate(pages[:n_docs]):
         rng = random.Random(f"{seed}/scan/{i}")

@@ -130,6 +130,7 @@ def _fodt(rng: random.Random, paras: list[tuple[str, str]]) -> tuple[str, dict]:
     return doc, meta
 
 
+HANGING = "，。、；：？！”’）》」』"  # what Writer may squeeze out at a line end
 _LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', re.S)
 _WORD = re.compile(r"<word [^>]*>(.*?)</word>", re.S)
 
@@ -152,10 +153,12 @@ def match_source(pdf_lines: list[tuple[str, list[float]]], paras: list[str]) -> 
     """Spell each PDF line out of the source paragraphs (in order) → [(source text of the line, box)], or None."""
     out = []
     p, i = 0, 0  # paragraph, character index
+    skipped: set[int] = set()
     for text, box in pdf_lines:
         want = "".join(text.split())
         while p < len(paras) and i >= len(paras[p].rstrip()):
             p, i = p + 1, 0
+            skipped = set()
         if p >= len(paras):
             return None
         src = paras[p]
@@ -171,15 +174,20 @@ def match_source(pdf_lines: list[tuple[str, list[float]]], paras: list[str]) -> 
                 k += len(src[i])
             elif want.startswith(n, k):
                 k += len(n)
+            elif src[i] in HANGING:
+                skipped.add(i)  # Writer squeezed it away at the line end (not drawn, not in the PDF text)
             else:
                 return None
             i += 1
-        out.append((src[start:i].strip(), box))
+        out.append(("".join(c for j, c in enumerate(src[start:i], start) if j not in skipped).strip(), box))
     return out
 
 
-def render_pages(n: int, seed: int) -> list[Page]:
-    """n clean pages (page 1 of n Writer documents); documents that fail the text check are replaced."""
+def render_pages(n: int, seed: int, photo_from: int | None = None) -> list[Page]:
+    """n clean pages (page 1 of n Writer documents); documents that fail the text check are replaced.
+
+    Pages from index ``photo_from`` on are for photos and rasterised at 300 dpi (paper is crisp;
+    the camera's resolution is applied later)."""
     pages: list[Page] = []
     attempt = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,6 +200,8 @@ def render_pages(n: int, seed: int) -> list[Page]:
                 paras = _content(rng, style)
                 doc, meta = _fodt(rng, paras)
                 meta.update(style=style, dpi=rng.choice([150, 200, 200, 300]))
+                if photo_from is not None and j >= photo_from:
+                    meta["dpi"] = 300
                 path = tmp / f"d{j}_{attempt}.fodt"
                 path.write_text(doc, encoding="utf-8")
                 jobs.append((path, [t for _, t in paras], meta))

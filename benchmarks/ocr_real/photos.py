@@ -74,7 +74,7 @@ def page_quad(rng: random.Random, pw: int, ph: int, cw: int, ch: int) -> tuple[n
 def photograph(page: Page, rng: random.Random) -> tuple[bytes, list[dict], dict, list]:
     """→ (JPEG bytes, lines with quads, what was done, page corners)."""
     ph, pw = page.rgb.shape[:2]
-    long_side = rng.choice([1600, 2000, 2400, 3000])
+    long_side = rng.choice([2000, 2400, 3000, 3600])  # phone photos, from chat-compressed to full size
     cw, ch = (round(long_side * 3 / 4), long_side) if rng.random() < 0.8 else (long_side, round(long_side * 3 / 4))
     quad, meta = page_quad(rng, pw, ph, cw, ch)
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
@@ -101,14 +101,14 @@ def photograph(page: Page, rng: random.Random) -> tuple[bytes, list[dict], dict,
         img *= (1 - rng.uniform(0.15, 0.4) * blob)[..., None]
     blur = rng.choice(["none", "motion", "focus", "focus"])
     if blur == "motion":
-        n = rng.randint(3, 9)
+        n = max(3, round(rng.uniform(3, 9) * long_side / 3000))
         k = np.zeros((n, n), np.float32)
         k[n // 2, :] = 1.0 / n
         k = cv2.warpAffine(k, cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(0, 180), 1.0), (n, n))
         img = cv2.filter2D(img, -1, k / max(1e-6, k.sum()))
         meta["motion_px"] = n
     elif blur == "focus":
-        meta["focus_sigma"] = round(rng.uniform(0.5, 1.6) * long_side / 2000, 2)
+        meta["focus_sigma"] = round(rng.uniform(0.5, 1.6) * long_side / 3000, 2)
         img = cv2.GaussianBlur(img, (0, 0), meta["focus_sigma"])
     g = np.random.default_rng(rng.randrange(1 << 30))
     meta["noise"] = round(rng.uniform(3, 10), 1)

@@ -6,7 +6,8 @@
 Each system reads whole images the way it is meant to be used on pages:
   mowen      engine.ocr.pipeline.ocr_page (the shipped model, beam + LM); "mowen-greedy" without the LM
   rapidocr   RapidOCR's page pipeline (detector + classifier + recogniser, models from its wheel),
-             its boxes sorted into reading order: rows top to bottom, boxes left to right in a row
+             its boxes sorted into reading order: rows top to bottom, boxes left to right in a row,
+             after turning the box centres by the page's median skew (photos and scans are rotated)
   tesseract  ``tesseract IMG - -l chi_sim`` (Debian tesseract-ocr-chi-sim), default page segmentation
 
 Scores (summed over a subset: total edits / total reference characters):
@@ -76,24 +77,35 @@ class Mowen:
 
 
 def reading_order(boxes: list, texts: list[str]) -> list[str]:
-    """Quads + texts → one string per row: rows top to bottom (a box joins a row its vertical
-    middle falls inside), boxes left to right inside a row, joined by a space."""
-    items = []
+    """Quads (TL, TR, BR, BL) + texts → one string per row, in reading order.
+
+    The page's skew is the median slope of the boxes' top edges; box centres are turned by it,
+    so a page photographed at 5° still has its lines one below the other.  Then rows top to
+    bottom (a box joins the row whose centre line is within half a box height), boxes left to
+    right inside a row, joined by a space.
+    """
+    import math
+    import statistics
+
+    if not boxes:
+        return []
+    angles, items = [], []
     for quad, t in zip(boxes, texts):
-        ys = [p[1] for p in quad]
-        xs = [p[0] for p in quad]
-        items.append((min(ys), max(ys), min(xs), t))
-    items.sort()
-    rows: list[list] = []
-    for y0, y1, x0, t in items:
-        mid = (y0 + y1) / 2
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = quad[:4]
+        angles.append(math.atan2(y1 - y0, x1 - x0))
+        items.append(((x0 + x1 + x2 + x3) / 4, (y0 + y1 + y2 + y3) / 4,
+                      (math.hypot(x3 - x0, y3 - y0) + math.hypot(x2 - x1, y2 - y1)) / 2, x0, t))
+    a = statistics.median(angles)
+    c, s = math.cos(a), math.sin(a)
+    turned = sorted((-s * cx + c * cy, c * cx + s * cy, h, t) for cx, cy, h, _, t in items)
+    rows: list[list] = []  # [centre y, height, [(x, text)]]
+    for y, x, h, t in turned:
         for row in rows:
-            if row[0] <= mid <= row[1]:
-                row[2].append((x0, t))
-                row[0], row[1] = min(row[0], y0), max(row[1], y1)
+            if abs(y - row[0]) < 0.5 * min(h, row[1]):
+                row[2].append((x, t))
                 break
         else:
-            rows.append([y0, y1, [(x0, t)]])
+            rows.append([y, h, [(x, t)]])
     rows.sort(key=lambda r: r[0])
     return [" ".join(t for _, t in sorted(r[2])) for r in rows]
 

@@ -229,9 +229,9 @@ KINDS = {"chat": chat, "settings": settings, "article": article, "cards": cards,
          "hero": hero, "bullets": bullets, "table": table}
 
 
-def make_page(rng: random.Random) -> tuple[str, dict]:
+def make_page(rng: random.Random, kind: str | None = None) -> tuple[str, dict]:
     """→ (HTML document, meta: kind, theme, font, size, scale, width)."""
-    kind = rng.choice(list(KINDS))
+    kind = kind or rng.choice(list(KINDS))
     dark = rng.random() < 0.35
     c = DARK if dark else LIGHT
     family, weight = rng.choice(FONTS)
