@@ -167,13 +167,8 @@ def test_a_study_runs_to_completion_and_exports(tab, qtbot, tmp_path):
     studies = tab.studies
     tab.views.setCurrentWidget(studies)
     partial_sizes = []
-    original = studies._on_study_progressed
-
-    def spy(report):
-        partial_sizes.append(len(report.partial.n_values))
-        original(report)
-
-    studies._on_study_progressed = spy
+    tab.runner.started.connect(lambda worker: worker.progressed.connect(
+        lambda report: partial_sizes.append(len(report.partial.n_values))))
     studies.study_combo.setCurrentIndex(0)  # noise robustness
     qtbot.mouseClick(studies.run_button, Qt.MouseButton.LeftButton)
     assert not studies.run_button.isEnabled() and tab.busy

@@ -78,7 +78,7 @@ def test_command_line_files_go_to_their_tabs_and_the_title_names_them(window, qt
     window.tabs.setCurrentWidget(segment)
     assert window.windowTitle() == "notes.txt — 墨文 Mowen"
     assert set(window.recent_files()[:2]) == {str(image.resolve()), str(text.resolve())}
-    window._fill_recent_menu()
+    window.recent_menu.aboutToShow.emit()  # what opening the menu does
     names = [a.text() for a in window.recent_menu.actions()]
     assert "scan 1.png" in names and "notes.txt" in names
 

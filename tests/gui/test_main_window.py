@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine.progress import Progress
@@ -20,6 +20,9 @@ from gui.main_window import TABS, MainWindow
 
 
 class FakeTab(QWidget):
+    send_to_segmentation = Signal(str)   # as the OCR tab has
+    show_attention = Signal(str, str)    # as the couplet tab has
+
     def __init__(self, runner, title="fake"):
         super().__init__()
         self.runner = runner
@@ -142,10 +145,10 @@ def test_close_while_job_runs_cancels_and_waits(qtbot, runner):
 
 
 def test_cross_tab_hooks(window, qtbot):
-    window._on_ocr_send_to_segmentation("识别的文字")
+    window.tab("OcrTab").send_to_segmentation.emit("识别的文字")
     assert window.tabs.currentIndex() == 1
     assert window.tab("SegmentTab").received == ["识别的文字"]
-    window._on_couplet_show_attention("春风", "秋月")
+    window.tab("CoupletTab").show_attention.emit("春风", "秋月")
     assert window.tabs.currentIndex() == 3
     assert window.tab("AttentionTab").received == [("春风", "秋月")]
 

@@ -49,6 +49,14 @@ def tab(qtbot, runner):
     return widget
 
 
+def click_box(qtbot, tab, index):
+    """A left click in the middle of line box ``index`` on the image."""
+    from PySide6.QtCore import Qt
+
+    centre = tab.view.mapFromScene(tab.view.boxes[index].rect().center())
+    qtbot.mouseClick(tab.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+
+
 def _wait(qtbot, tab):
     qtbot.waitUntil(lambda: not tab.busy and tab.open_button.isEnabled(), timeout=20000)
 
@@ -63,10 +71,10 @@ def test_open_image_shows_boxes_and_text_linked(qtbot, tab, page_path):
     assert "3 lines" in tab.message_label.text()
     # the last character of each line had confidence 0.2: highlighted
     assert tab.low_confidence_positions() == [5, 11, 15]
-    tab._on_view_box_clicked(1)
+    click_box(qtbot, tab, 1)
     assert tab.text_edit.textCursor().selectedText() == "我们去公园"
     assert tab.unsaved_edits() == [] and not tab.discard_button.isEnabled()  # selecting is not editing
-    tab._on_view_box_clicked(0)
+    click_box(qtbot, tab, 0)
     assert tab.low_confidence_positions() == [5, 11, 15] and tab.unsaved_edits() == []
     cursor = tab.text_edit.textCursor()
     cursor.setPosition(len("今天天气很好\n我们去公园\n") + 1)
