@@ -115,6 +115,7 @@ def _close_on_signals(window) -> None:
     from PySide6.QtCore import QTimer
 
     def request_close(*_args) -> None:
+        window.ask_before_closing = False  # a signal is not a user at the window: no modal question
         QTimer.singleShot(0, window.close)
 
     signal.signal(signal.SIGINT, request_close)

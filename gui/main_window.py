@@ -384,8 +384,10 @@ class MainWindow(QMainWindow):
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         return box.exec() == QMessageBox.StandardButton.Discard
 
+    ask_before_closing = True  # False for SIGTERM/SIGINT: nobody is there to answer
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        pages = self.unsaved_edits()
+        pages = self.unsaved_edits() if self.ask_before_closing else []
         if pages and not self.ask_to_close(pages):
             event.ignore()
             return
