@@ -162,3 +162,14 @@ def test_a_result_is_shown_once_on_the_tab_not_also_on_the_status_bar(window, qt
     _idle(qtbot, window)
     assert "1 line" in window.tab("OcrTab").message()
     assert window.statusBar().currentMessage() == "" and relayed == []
+
+
+def test_the_saved_format_follows_the_chosen_filter():
+    from gui.task import suggested_name, with_filter_suffix
+
+    assert with_filter_suffix("/tmp/a", "JSON (*.json)") == ("/tmp/a.json", "json")
+    assert with_filter_suffix("/tmp/a.JSON", "JSON (*.json)") == ("/tmp/a.JSON", "json")
+    assert with_filter_suffix("/tmp/a.txt", "JSON (*.json)") == ("/tmp/a.txt.json", "json")  # the filter wins
+    assert with_filter_suffix("/tmp/a.tif", "All files (*)") == ("/tmp/a.tif", "tif")
+    assert suggested_name("/scans/page 3.png", "txt", "ocr") == "page 3.txt"
+    assert suggested_name("<pasted image 2>", "txt", "ocr") == "ocr.txt"
