@@ -121,7 +121,8 @@ def normalize(scores: torch.Tensor, kind: str = "softmax", *, tau: float = 1.0, 
     effective = kind
     if kind == "sparse_softmax" and int(k) < n:
         # the kept set is chosen on the raw scores: the shift may round distinct scores into ties
-        z = z.masked_fill(~hard_topk(scores.detach(), int(k)).bool(), -math.inf)
+        keep = hard_topk(scores.detach(), int(k)).bool() | (scores == math.inf)  # every +inf shares the mass
+        z = z.masked_fill(~keep, -math.inf)
         effective = "softmax"
     # rows the vectorised kinds cannot take: +inf anywhere, nothing above -inf, or -inf for the
     # two kinds whose arithmetic -inf breaks (softmax, sparsemax/entmax and gumbel give it 0 natively)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +48,28 @@ class Outcome:
 
 
 def no_traceback(err: str) -> None:
+    RUNS["traceback"] += "Traceback" in err
     assert "Traceback" not in err, err
+
+
+# every CLI run of the suite, by outcome (printed at the end: the counts issue 14 asks for)
+RUNS = {"runs": 0, "result": 0, "clear refusal": 0, "traceback": 0, "slow (> 60 s)": 0}
+
+
+def _count(code: int, err: str, seconds: float) -> None:
+    RUNS["runs"] += 1
+    RUNS["result" if code == 0 else "clear refusal"] += 1
+    RUNS["slow (> 60 s)"] += seconds > 60
+
+
+def pytest_terminal_summary(terminalreporter):
+    if RUNS["runs"]:
+        terminalreporter.write_line("hostile-input CLI runs: " + ", ".join(f"{k} {v}" for k, v in RUNS.items()))
 
 
 @pytest.fixture(scope="session")
 def models_root(tmp_path_factory):
-    """A registry folder: a tiny segmentation model, and the shipped couplet models (symlinked)."""
+    """A registry folder: a tiny segmentation model, and the shipped couplet and OCR models (symlinked)."""
     from engine.registry import write_manifest
     from tests.engine.test_segment import tiny_model_dir
 
@@ -60,34 +77,45 @@ def models_root(tmp_path_factory):
     tiny_model_dir(root / "segment" / "tiny")
     write_manifest(root / "segment" / "tiny", name="tiny", task="segment",
                    loader="engine.segment.model:load", default=True)
-    shipped = ROOT / "assets" / "models" / "couplet"
-    if shipped.is_dir():
-        (root / "couplet").mkdir()
-        for folder in shipped.iterdir():
-            if (folder / "manifest.json").is_file():
-                os.symlink(folder, root / "couplet" / folder.name)
+    for task in ("couplet", "ocr"):
+        shipped = ROOT / "assets" / "models" / task
+        if shipped.is_dir():
+            (root / task).mkdir()
+            for folder in shipped.iterdir():
+                if (folder / "manifest.json").is_file():
+                    os.symlink(folder, root / task / folder.name)
     return root
 
 
+@pytest.fixture(scope="session")
+def session_registry(models_root):
+    """One registry for the in-process runs, so each model is loaded once per session."""
+    from engine.registry import Registry
+
+    return Registry(models_root)
+
+
 @pytest.fixture
-def cli(models_root, capsys, monkeypatch):
+def cli(session_registry, capsys, monkeypatch):
     """Run ``main(argv)`` in-process against ``models_root``; stdin from bytes."""
     import io
 
     from engine import registry
     from engine.__main__ import main
 
-    monkeypatch.setattr(registry, "REGISTRY", registry.Registry(models_root))
+    monkeypatch.setattr(registry, "REGISTRY", session_registry)
     monkeypatch.setenv("MOWEN_SEGMENT_PRECISION", "fp32")
 
     def run(*argv: str, stdin: bytes = b"") -> Outcome:
         fake = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
         monkeypatch.setattr(sys, "stdin", fake)
+        started = time.monotonic()
         try:
             code = main(list(argv))
         except SystemExit as exc:  # argparse usage errors
             code = exc.code if isinstance(exc.code, int) else 2
         captured = capsys.readouterr()
+        _count(code, captured.err, time.monotonic() - started)
         no_traceback(captured.err)
         return Outcome(code, captured.out, captured.err)
 
@@ -101,10 +129,12 @@ def cli_process(models_root):
     def run(*argv: str, stdin: bytes = b"", stdout=None, timeout: float = 120) -> Outcome:
         env = dict(os.environ, MOWEN_MODELS_DIR=str(models_root), MOWEN_SEGMENT_PRECISION="fp32",
                    MOWEN_DEVICE="cpu")
+        started = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "engine", *argv], input=stdin, cwd=ROOT, env=env,
                               stdout=stdout if stdout is not None else subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=timeout)
         err = proc.stderr.decode("utf-8", "replace")
+        _count(proc.returncode, err, time.monotonic() - started)
         no_traceback(err)
         out = proc.stdout.decode("utf-8", "replace") if proc.stdout is not None else ""
         return Outcome(proc.returncode, out, err)
@@ -112,9 +142,19 @@ def cli_process(models_root):
     return run
 
 
+def needs_couplet(models_root: Path) -> None:
+    if not (models_root / "couplet").is_dir():
+        pytest.skip("no shipped couplet model in assets/models/couplet")
+
+
+# an expression for a child process's own peak memory in KiB: VmHWM belongs to the process's
+# address space, while getrusage's ru_maxrss survives exec and reports the (large) pytest parent
+PEAK_KB = ("int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))")
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file's bytes under ``folder`` (to assert inputs unchanged, nothing partial left)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-__all__ = ["Outcome", "no_traceback", "snapshot", "shutil"]
+__all__ = ["Outcome", "needs_couplet", "no_traceback", "snapshot", "shutil"]
