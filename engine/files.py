@@ -74,11 +74,13 @@ def check_output(path: Path | str, inputs: Iterable[Path | str] = (), *, force: 
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path | str, mode: str = "w", encoding: str = "utf-8") -> Iterator:
+def atomic_output(path: Path | str, mode: str = "w", encoding: str = "utf-8", *, replace: bool = True) -> Iterator:
     """A handle on a temp file next to ``path`` that becomes ``path`` only if the block succeeds.
 
     On an exception (or a kill) the temp file is removed and ``path`` is untouched.  Write
     errors (full disk, read-only folder) raise :class:`OutputError` naming the file.
+    ``replace=False`` never replaces a file that appeared at ``path`` meanwhile (a hard link
+    instead of a rename, which fails on an existing name).
     """
     path = Path(path)
     binary = "b" in mode
@@ -95,7 +97,17 @@ def atomic_output(path: Path | str, mode: str = "w", encoding: str = "utf-8") ->
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise OutputError(f"{path} exists; choose another name or pass --force to replace it") from None
+            except OSError:  # a file system without hard links: check, then rename
+                if path.exists():
+                    raise OutputError(f"{path} exists; choose another name or pass --force to replace it") from None
+                os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {_os_reason(exc)}") from None
     finally:
@@ -103,14 +115,14 @@ def atomic_output(path: Path | str, mode: str = "w", encoding: str = "utf-8") ->
             os.unlink(tmp)
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+def atomic_write_bytes(path: Path | str, data: bytes, *, replace: bool = True) -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
-    with atomic_output(path, "wb") as handle:
+    with atomic_output(path, "wb", replace=replace) as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
-    atomic_write_bytes(path, text.encode(encoding))
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8", *, replace: bool = True) -> None:
+    atomic_write_bytes(path, text.encode(encoding), replace=replace)
 
 
 # ----------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if handle is not sys.stdin.buffer:
             stack.callback(handle.close)
         model = resolve_model(args.model)
-        out = stack.enter_context(atomic_output(args.output)) if args.output else sys.stdout
+        out = stack.enter_context(atomic_output(args.output, replace=args.force)) if args.output else sys.stdout
         want_probs = args.format == "jsonl"
         bar = tqdm(total=total, unit="B", unit_scale=True, desc="segment", disable=args.quiet, file=sys.stderr)
         stack.callback(bar.close)

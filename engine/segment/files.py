@@ -46,6 +46,7 @@ def segment_files_job(paths: Sequence[Path | str], *, out_dir: Path | str | None
     Yields Progress over the total number of characters (message: current file); refused
     files are reported in the result, not raised, so one bad file does not stop the batch.
     """
+    from engine.errors import OutputError
     from engine.files import atomic_write_text
     from engine.segment.api import resolve_model, segment_job
 
@@ -80,7 +81,15 @@ def segment_files_job(paths: Sequence[Path | str], *, out_dir: Path | str | None
             out_lines.extend(" ".join(r.words) for r in results)
             done += sum(len(line) + 1 for line in block)
             yield Progress(min(done, total), total, p.name)
-        target = output_path(p, out_dir)
-        atomic_write_text(target, "\n".join(out_lines))
-        outcomes.append(FileOutcome(p, target, len(text)))
+        error = ""
+        while True:  # never replace a file, even one that appears while this file is segmented
+            target = output_path(p, out_dir)
+            try:
+                atomic_write_text(target, "\n".join(out_lines), replace=False)
+                break
+            except OutputError as exc:
+                if not target.exists():  # a full or read-only disk: report it, go on with the batch
+                    error = str(exc)
+                    break
+        outcomes.append(FileOutcome(p, None, 0, error) if error else FileOutcome(p, target, len(text)))
     return outcomes

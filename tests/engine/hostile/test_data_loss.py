@@ -140,3 +140,46 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="disk is full"):
         atomic_write_text(target, "new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+
+
+def test_no_replace_write_never_clobbers_a_file_that_appeared(tmp_path, monkeypatch):
+    """replace=False (segment -o without --force, the batch job) links instead of renaming, so a
+    file created after the existence check survives."""
+    from engine.errors import OutputError
+    from engine.files import atomic_output
+
+    target = tmp_path / "out.txt"
+    with pytest.raises(OutputError, match="exists"):
+        with atomic_output(target, replace=False) as handle:
+            handle.write("new")
+            target.write_text("someone else's", encoding="utf-8")  # appears mid-write
+    assert target.read_text(encoding="utf-8") == "someone else's"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_batch_job_reports_an_unwritable_output_and_goes_on(tmp_path, monkeypatch):
+    import errno
+
+    import engine.files as files
+    from engine.progress import drive
+    from engine.segment.files import segment_files_job
+    from tests.engine.test_segment import tiny_model_dir
+
+    from engine.segment.model import load
+
+    model = load(tiny_model_dir(tmp_path / "tiny"), precision="fp32")
+    (tmp_path / "a.txt").write_text("迈向新世纪\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("中国\n", encoding="utf-8")
+    real_fsync, calls = os.fsync, []
+
+    def fsync_once_full(fd):
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", fsync_once_full)
+    outcomes = drive(segment_files_job([tmp_path / "a.txt", tmp_path / "b.txt"], model=model))
+    assert outcomes[0].output is None and "disk is full" in outcomes[0].error
+    assert outcomes[1].output is not None and outcomes[1].output.read_text(encoding="utf-8").replace(" ", "") == "中国\n"
+    assert not (tmp_path / "a.seg.txt").exists()
