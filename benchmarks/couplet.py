@@ -1,18 +1,23 @@
-"""Couplet benchmark: shipped couplet models side by side on the held-out dev split.
+"""Couplet benchmark: every shipped couplet model and the human lines, on held-out modern couplets.
 
-    python benchmarks/couplet.py [--models A B ...] [--limit 600] [--n 5] [--markdown]
+    python benchmarks/couplet.py [--split test|dev] [--limit 600] [--models A B ...] [--inputs]
 
-For each model, on the same deterministic sample of dev pairs (half classical poetry
-couplets, half modern 楹联/春联; split by poem / upper line in engine.couplet.data):
+The pairs come from ``engine.couplet.data.load_modern_splits``: modern 楹联/春联 whose upper
+lines no shipped model trained on (the first models' 3% modern hold-out, split in two;
+``dev`` selects models, ``test`` reports them).  For each model, the best beam candidate
+(1 line) of each upper line is scored, and the human lower lines are scored the same way:
 
-* character BLEU-4 (corpus level, one reference) and per-position exact match of the best
-  candidate (beam search, 1 candidate) against the reference lower line, overall and per style;
-* compliance rate of each hard constraint (same length, punctuation, repeats, no copy) over
-  every candidate produced (beam and sampled), and the 平-ending rate after a 仄 upper ending;
-* distinct-1 / distinct-2 across ``--n`` sampled candidates per line (temperature 0.8, top-k 20);
-* milliseconds per upper line for one candidate on this machine (mean and median).
+* character BLEU-2 and BLEU-4 (corpus level, one reference) and per-position exact match;
+* the hard rules (length, punctuation, repeats, no same-position copy), the 重字 rate
+  (a character of the upper line anywhere in the lower line), the 平 ending after a 仄
+  upper ending and the share of positions with opposed 平仄;
+* corpus distinct-1 / distinct-2 over the lines produced and the number of distinct
+  characters used (narrow vocabularies show here);
+* milliseconds per upper line on this machine (mean and median);
+* answered lines of 1 and of 40–50 characters (``--long``).
 
-The human references are scored with the same rule checks as a yardstick.
+``--inputs`` also prints the best line of each model for the 20 fixed user inputs
+(``USER_INPUTS``) that the model cards show before and after a change.
 """
 
 from __future__ import annotations
@@ -27,6 +32,13 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+USER_INPUTS = [
+    "春回大地千山秀", "天增岁月人增寿", "明月松间照", "风声雨声读书声，声声入耳", "手机一扫万事通",
+    "辞旧迎新春满院", "海阔凭鱼跃", "一帆风顺年年好", "书山有路勤为径", "福满人间喜事多",
+    "花开富贵家家乐", "欢度佳节迎新春", "梅开五福", "天", "春风得意马蹄疾",
+    "山清水秀风光好", "国泰民安歌盛世", "月圆人团圆", "绿水青山就是金山银山", "高铁飞驰千里近",
+]
 
 
 def ngrams(text: str, n: int) -> Counter:
@@ -59,82 +71,73 @@ def strip_punct(text: str) -> str:
     return "".join(ch for ch in text if ch not in PUNCTUATION)
 
 
-def evaluate(model, pairs, n_sampled: int, seed: int = 0) -> dict:
-    from engine.couplet.decode import generate_couplet
+def line_metrics(pairs, lowers: list[str]) -> dict:
+    """Everything that depends only on (upper, lower) text: used for models and humans alike."""
     from engine.couplet.rules import check_rules
 
-    generate_couplet(pairs[0].upper, model=model)  # warm-up (lazy tone tables, allocator)
-    hyps, refs, times, styles = [], [], [], []
-    reports = []
-    ze_uppers = ping_after_ze = 0
-    exact = positions = 0
-    d1, d2 = [], []
-    for k, pair in enumerate(pairs):
-        t0 = time.perf_counter()
-        result = generate_couplet(pair.upper, model=model, n=1)
-        times.append(1000 * (time.perf_counter() - t0))
-        best = result.best
-        hyps.append(strip_punct(best.text))
-        refs.append(strip_punct(pair.lower))
-        styles.append(pair.source)
-        reports.append(best.rules)
-        if best.rules.ping_ending is not None:
-            ze_uppers += 1
-            ping_after_ze += best.rules.ping_ending
-        for h, r in zip(best.text, pair.lower):
-            if strip_punct(r):
-                positions += 1
-                exact += h == r
-        if n_sampled > 1:
-            sampled = generate_couplet(pair.upper, model=model, n=n_sampled, temperature=0.8, top_k=20,
-                                       seed=seed + k)
-            texts = [strip_punct(c.text) for c in sampled.candidates]
-            reports.extend(c.rules for c in sampled.candidates)
-            unigrams = [ch for t in texts for ch in t]
-            bigrams = [t[i:i + 2] for t in texts for i in range(len(t) - 1)]
-            d1.append(len(set(unigrams)) / max(1, len(unigrams)))
-            if bigrams:
-                d2.append(len(set(bigrams)) / len(bigrams))
-        assert check_rules(result.upper, best.text) == best.rules
-    by_style = {}
-    for style in sorted(set(styles)):
-        idx = [i for i, s in enumerate(styles) if s == style]
-        by_style[style] = corpus_bleu([hyps[i] for i in idx], [refs[i] for i in idx])
+    reports = [check_rules(p.upper, low) for p, low in zip(pairs, lowers)]
+    hyps = [strip_punct(l) for l in lowers]
+    refs = [strip_punct(p.lower) for p in pairs]
+    exact = sum(h == r for p, low in zip(pairs, lowers) for h, r in zip(low, p.lower) if strip_punct(r))
+    positions = sum(1 for p in pairs for r in p.lower if strip_punct(r))
+    ze = [r.ping_ending for r in reports if r.ping_ending is not None]
     rate = lambda attr: sum(getattr(r, attr) for r in reports) / len(reports)  # noqa: E731
+    unigrams = [ch for h in hyps for ch in h]
+    bigrams = [h[i:i + 2] for h in hyps for i in range(len(h) - 1)]
     return {
-        "bleu4": corpus_bleu(hyps, refs), "bleu2": corpus_bleu(hyps, refs, max_n=2), **{f"bleu4_{s}": v for s, v in by_style.items()},
+        "bleu4": corpus_bleu(hyps, refs), "bleu2": corpus_bleu(hyps, refs, max_n=2),
         "exact_match": exact / max(1, positions),
-        "same_length": rate("same_length"), "punctuation": rate("punctuation"),
-        "repeats": rate("repeats"), "no_copy": rate("no_copy"),
-        "ping_ending": ping_after_ze / max(1, ze_uppers), "ze_uppers": ze_uppers,
+        "same_length": rate("same_length"), "punctuation": rate("punctuation"), "repeats": rate("repeats"),
+        "no_copy": rate("no_copy"), "reuse": 1 - rate("no_reuse"),
+        "ping_ending": sum(ze) / max(1, len(ze)), "ze_uppers": len(ze),
         "tone_opposition": statistics.mean(r.tone_opposition for r in reports),
-        "distinct1": statistics.mean(d1) if d1 else float("nan"),
-        "distinct2": statistics.mean(d2) if d2 else float("nan"),
-        "ms_mean": statistics.mean(times), "ms_median": statistics.median(times),
-        "candidates_checked": len(reports),
+        "distinct1": len(set(unigrams)) / max(1, len(unigrams)), "distinct2": len(set(bigrams)) / max(1, len(bigrams)),
+        "chars_used": len(set(unigrams)),
     }
 
 
-def reference_row(pairs) -> dict:
-    from engine.couplet.rules import check_rules
+def evaluate(model, pairs) -> tuple[dict, list[str]]:
+    from engine.couplet.decode import generate_couplet
 
-    reports = [check_rules(p.upper, p.lower) for p in pairs]
-    ze = [r.ping_ending for r in reports if r.ping_ending is not None]
-    rate = lambda attr: sum(getattr(r, attr) for r in reports) / len(reports)  # noqa: E731
-    return {"bleu4": 100.0, "bleu2": 100.0, "exact_match": 1.0, "same_length": rate("same_length"),
-            "punctuation": rate("punctuation"), "repeats": rate("repeats"), "no_copy": rate("no_copy"),
-            "ping_ending": sum(ze) / max(1, len(ze)), "ze_uppers": len(ze),
-            "tone_opposition": statistics.mean(r.tone_opposition for r in reports)}
+    generate_couplet(pairs[0].upper, model=model)  # warm-up (lazy tone tables, allocator)
+    lowers, times = [], []
+    for pair in pairs:
+        t0 = time.perf_counter()
+        result = generate_couplet(pair.upper, model=model, n=1)
+        times.append(1000 * (time.perf_counter() - t0))
+        lowers.append(result.best.text)
+    metrics = line_metrics(pairs, lowers)
+    metrics.update(ms_mean=statistics.mean(times), ms_median=statistics.median(times))
+    return metrics, lowers
+
+
+def long_and_short(model) -> str:
+    """'ok' when a one-character line and a 50-character line both get a valid answer."""
+    from engine.couplet.decode import generate_couplet
+
+    out = []
+    for upper in ("天", "春风得意马蹄疾，" * 6 + "春风"):
+        upper = upper[:50] if len(upper) > 1 else upper
+        try:
+            best = generate_couplet(upper, model=model).best
+            out.append("ok" if best.rules.hard_ok and len(best.text) == len(upper.rstrip("，")) or
+                       len(best.text) == len(upper) else "bad")
+        except Exception as exc:  # noqa: BLE001 - reported in the table
+            out.append(type(exc).__name__)
+    return " / ".join(out)
 
 
 ROWS = [
-    ("char BLEU-4", "bleu4", "{:.2f}"), ("char BLEU-2", "bleu2", "{:.2f}"), ("  BLEU-4 classical poetry", "bleu4_poetry", "{:.2f}"),
-    ("  BLEU-4 modern 楹联/春联", "bleu4_modern", "{:.2f}"), ("per-position exact match", "exact_match", "{:.1%}"),
+    ("char BLEU-2", "bleu2", "{:.2f}"), ("char BLEU-4", "bleu4", "{:.2f}"),
+    ("per-position exact match", "exact_match", "{:.1%}"),
     ("hard: same length", "same_length", "{:.1%}"), ("hard: punctuation in place", "punctuation", "{:.1%}"),
     ("hard: repeats mirror upper", "repeats", "{:.1%}"), ("hard: no same-position copy", "no_copy", "{:.1%}"),
+    ("重字 (upper character reused)", "reuse", "{:.1%}"),
     ("平 ending after 仄 upper ending", "ping_ending", "{:.1%}"), ("平仄 opposition (positions)", "tone_opposition", "{:.1%}"),
-    ("distinct-1 (N sampled)", "distinct1", "{:.3f}"), ("distinct-2 (N sampled)", "distinct2", "{:.3f}"),
-    ("ms / line, 1 candidate (mean)", "ms_mean", "{:.1f}"), ("ms / line (median)", "ms_median", "{:.1f}"),
+    ("distinct-1 (corpus)", "distinct1", "{:.3f}"), ("distinct-2 (corpus)", "distinct2", "{:.3f}"),
+    ("distinct characters used", "chars_used", "{:d}"),
+    ("ms / line (mean)", "ms_mean", "{:.1f}"), ("ms / line (median)", "ms_median", "{:.1f}"),
+    ("1-char / 50-char line answered", "extremes", "{}"),
 ]
 
 
@@ -150,56 +153,70 @@ def table(columns: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def load_any(name: str):
+    """A registry name, or a model folder (a new run's export before it is shipped)."""
+    if Path(name).is_dir():
+        from engine.couplet.model import load_bert, load_cnn, load_unilm
+        from engine.weights import read_config
+
+        kind = read_config(Path(name)).get("kind")
+        return {"cnn": load_cnn, "bert": load_bert, "unilm": load_unilm}[kind](Path(name)), Path(name).name
+    from engine.registry import load_model
+
+    return load_model(name, task="couplet"), name
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="*",
-                        help="couplet model names or BERT model folders, e.g. a new run's export before it is shipped "
-                             "(default: every shipped couplet model)")
-    parser.add_argument("--limit", type=int, default=600, help="dev pairs (half poetry, half modern)")
-    parser.add_argument("--n", type=int, default=5, help="sampled candidates per line for distinct-1/2 (0: skip)")
-    parser.add_argument("--refine", type=int, nargs="*", default=None,
-                        help="also run conditional models with these mask-predict rounds (e.g. 0 1 2)")
+    parser.add_argument("--models", nargs="*", help="couplet model names or model folders (default: every shipped one)")
+    parser.add_argument("--split", choices=["dev", "test"], default="test",
+                        help="modern held-out split: dev selects models, test reports them")
+    parser.add_argument("--limit", type=int, default=600, help="pairs sampled from the split (0: all)")
+    parser.add_argument("--inputs", action="store_true", help="also print each model's line for the 20 user inputs")
+    parser.add_argument("--dump", type=Path, help="write upper, human and model lines as TSV here")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
     import torch
 
-    from engine.couplet.data import MODERN, POETRY, load_splits
-    from engine.registry import list_models, load_model
+    from engine.couplet.data import load_modern_splits
+    from engine.registry import list_models
 
     torch.set_num_threads(args.threads)
-    _, dev = load_splits()
-    rng = random.Random(0)
-    half = args.limit // 2
-    pairs = []
-    for style in (POETRY, MODERN):
-        pool = [p for p in dev if p.source == style and len(p.upper) >= 2]  # one character is not a line
-        pairs += rng.sample(pool, min(half, len(pool)))
+    _, dev, test = load_modern_splits()
+    pool = [p for p in (test if args.split == "test" else dev) if len(p.upper) >= 2]
+    pairs = random.Random(0).sample(pool, args.limit) if 0 < args.limit < len(pool) else pool
     names = args.models or [e.name for e in list_models("couplet")]
-    columns = {}
+    columns, outputs, models = {}, {}, {}
     for name in names:
-        if Path(name).is_dir():
-            from engine.couplet.model import load_bert
-
-            model = load_bert(Path(name))
-            name = f"{Path(name).name} ({name})"
-        else:
-            model = load_model(name)
-        variants = [None]
-        if args.refine is not None and getattr(model, "conditional", False):
-            variants = args.refine
-        for refine in variants:
-            label = name if refine is None else f"{name} (refine {refine})"
-            if refine is not None:
-                model.config = {**model.config, "refine_steps": refine}
-            t0 = time.time()
-            columns[label] = evaluate(model, pairs, args.n)
-            print(f"{label}: {time.time() - t0:.0f} s", file=sys.stderr)
-    columns["human reference"] = reference_row(pairs)
-    print(f"dev pairs: {len(pairs)} ({half} classical + {len(pairs) - half} modern); "
-          f"{columns[next(iter(columns))].get('ze_uppers')} upper lines end in 仄; "
-          f"{torch.get_num_threads()} CPU thread(s)\n")
+        model, label = load_any(name)
+        models[label] = model
+        t0 = time.time()
+        columns[label], outputs[label] = evaluate(model, pairs)
+        columns[label]["extremes"] = long_and_short(model)
+        print(f"{label}: {time.time() - t0:.0f} s", file=sys.stderr)
+    columns["human lines"] = line_metrics(pairs, [p.lower for p in pairs])
+    print(f"{args.split} pairs: {len(pairs)} held-out modern couplets; {columns['human lines']['ze_uppers']} upper lines "
+          f"end in 仄; {torch.get_num_threads()} CPU thread(s)\n")
     print(table(columns))
+    if args.dump:
+        from engine.files import atomic_write_text
+
+        rows = ["upper\thuman\t" + "\t".join(outputs)]
+        rows += [f"{p.upper}\t{p.lower}\t" + "\t".join(outputs[m][i] for m in outputs) for i, p in enumerate(pairs)]
+        atomic_write_text(args.dump, "\n".join(rows) + "\n")
+    if args.inputs:
+        from engine.couplet.decode import generate_couplet
+
+        print("\n| upper line | " + " | ".join(models) + " |\n| --- | " + " | ".join("---" for _ in models) + " |")
+        for upper in USER_INPUTS:
+            cells = []
+            for model in models.values():
+                try:
+                    cells.append(generate_couplet(upper, model=model).best.text)
+                except Exception as exc:  # noqa: BLE001 - a refusal is part of the record
+                    cells.append(f"({type(exc).__name__}: {exc})")
+            print(f"| {upper} | " + " | ".join(cells) + " |")
     return 0
 
 

@@ -118,14 +118,14 @@ def position_scores(model: Any, upper: str, position: int, top: int = 20,
 def _config_says_transformer(config: dict) -> bool:
     architecture = str(config.get("architecture", "")).lower()
     return (architecture in ("bert", "transformer") or str(config.get("model_type", "")).lower() == "bert"
-            or str(config.get("kind", "")).lower() == "bert" or bool(config.get("supports_attention", False)))
+            or str(config.get("kind", "")).lower() in ("bert", "unilm") or bool(config.get("supports_attention", False)))
 
 
 def list_attention_models(task: str | None = "couplet", registry: Any = None) -> list[str]:
     """Names of shipped models whose config.json declares a transformer (no model is loaded).
 
     A model counts when its ``config.json`` has ``"architecture": "bert"`` / ``"transformer"``,
-    ``"model_type": "bert"``, ``"kind": "bert"`` (the couplet BERT) or ``"supports_attention": true``;
+    ``"model_type": "bert"``, ``"kind": "bert"`` or ``"unilm"`` (the couplet BERTs) or ``"supports_attention": true``;
     the default model comes first.
     """
     if registry is None:

@@ -10,7 +10,15 @@ sequence-labelling problem over the upper line.  This module turns the two corpo
   never land on both sides;
 * ``zijianzhao`` — modern and classical 楹联/春联 plus couplet primers (variable length,
   internal punctuation), split by a hash of the upper line's characters, so the copies of
-  one couplet with and without punctuation stay on one side.
+  one couplet with and without punctuation stay on one side;
+* ``modern_extra`` — 87k more modern couplets (four collections, ``pairs.tsv`` each),
+  split by the same hash.
+
+:func:`load_splits` is the split the first models were trained on (dev: 1% of poems, 3%
+of modern uppers).  :func:`load_modern_splits` adds ``modern_extra`` and carves its dev
+and test sets out of that same 3% of modern uppers (hash < 0.015 → dev, < 0.03 → test),
+so no shipped model — old or new — has trained on either: the modern dev split selects
+models, the modern test split reports them.
 
 Cleaning keeps CJK characters and the couplet punctuation ``，、；：。？！`` in place (ASCII
 forms are mapped to full width), drops trailing punctuation, and rejects pairs that do not
@@ -29,12 +37,18 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR = Path(os.environ.get("MOWEN_COUPLET_DATA", "/work/shared/data/couplet"))
+# the corpora live beside the repository (../shared/data/couplet), never in it
+DATA_DIR = Path(os.environ.get("MOWEN_COUPLET_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data" / "couplet")
 CACHE_DIR = Path(__file__).resolve().parents[2] / "checkpoints" / "couplet" / "data"
 
-PUNCTUATION = "，、；：。？！"
-_PUNCT_MAP = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", ".": "。", "．": "。", "､": "、"}
-MAX_LEN = 30  # longest line the models are trained on and accept
+PUNCTUATION = "，、；：。？！"  # clause marks: the ones the training data keeps
+# other marks a user's couplet may hold; copied to the lower line in place, never generated
+COPIED_MARKS = "—…·“”‘’《》「」『』（）"
+# the one map from other spellings to the full-width marks, for training data and user input
+PUNCT_MAP = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", ".": "。", "．": "。", "､": "、",
+             "-": "—", "－": "—", "―": "—", "(": "（", ")": "）", '"': "“"}
+MAX_LEN = 30  # longest line the models are trained on
+MAX_INPUT_LEN = 50  # longest line a user may give (longer positions are extrapolated)
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 PAD, UNK, CLS, SEP, MASK = range(5)
 
@@ -49,7 +63,8 @@ def is_cjk(ch: str) -> bool:
 
 
 def is_punct(ch: str) -> bool:
-    return ch in PUNCTUATION
+    """A mark the lower line copies in place (clause marks and the other accepted marks)."""
+    return ch in PUNCTUATION or ch in COPIED_MARKS
 
 
 def clean_line(text: str) -> str | None:
@@ -59,16 +74,16 @@ def clean_line(text: str) -> str | None:
     for ch in text.strip():
         if ch.isspace():
             continue
-        ch = _PUNCT_MAP.get(ch, ch)
-        if is_cjk(ch) or is_punct(ch):
+        ch = PUNCT_MAP.get(ch, ch)
+        if is_cjk(ch) or ch in PUNCTUATION:  # training pairs keep the clause marks only
             out.append(ch)
         else:
             return None
     line = "".join(out).rstrip(PUNCTUATION)
-    if not line or is_punct(line[0]):
+    if not line or line[0] in PUNCTUATION:
         return None
     # two punctuation marks in a row never belong to a couplet line
-    if any(is_punct(a) and is_punct(b) for a, b in zip(line, line[1:])):
+    if any(a in PUNCTUATION and b in PUNCTUATION for a, b in zip(line, line[1:])):
         return None
     return line
 
@@ -138,6 +153,19 @@ def _clean_pairs(raw) -> list[Pair]:
     return out
 
 
+def read_modern_extra(data_dir: Path = DATA_DIR) -> list[Pair]:
+    """The ``modern_extra`` collections: ``upper<TAB>lower`` per line in each ``*/pairs.tsv``."""
+    pairs = []
+    for path in sorted((data_dir / "modern_extra").glob("*/pairs.tsv")):
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            parts = line.split("\t")
+            if len(parts) != 2:
+                continue
+            u, l = parts
+            pairs.append((u, l, MODERN, "".join(ch for ch in u if is_cjk(ch))))
+    return _clean_pairs(pairs)
+
+
 def split_pairs(pairs: list[Pair], dev_fraction: float) -> tuple[list[Pair], list[Pair]]:
     """Deterministic split by group (poem / upper line), so related pairs stay together."""
     train, dev = [], []
@@ -182,6 +210,35 @@ def load_splits(data_dir: Path = DATA_DIR, cache_dir: Path = CACHE_DIR) -> tuple
     return train, dev
 
 
+def load_modern_splits(data_dir: Path = DATA_DIR, cache_dir: Path = CACHE_DIR.parent / "data-modern"
+                       ) -> tuple[list[Pair], list[Pair], list[Pair]]:
+    """(train, modern dev, modern test); cached as TSV in ``cache_dir``.
+
+    Modern pairs (``zijianzhao`` + ``modern_extra``) go to dev when the hash of their upper
+    line's characters is below 0.015 and to test below 0.03 — inside the 3% that
+    :func:`load_splits` already kept out of training.  Poetry keeps its 1% dev out of train.
+    A train pair that shares a line with a dev or test pair is dropped."""
+    paths = [cache_dir / f"{k}.tsv" for k in ("train", "dev", "test")]
+    if all(p.is_file() for p in paths):
+        return tuple(_read_tsv(p) for p in paths)  # type: ignore[return-value]
+    if not (data_dir / "poetry_regulated_verse" / "in.txt").is_file():
+        raise FileNotFoundError(f"couplet data not found under {data_dir}")
+    p_train, _ = split_pairs(read_poetry(data_dir), 0.01)
+    seen, modern = set(), []
+    for p in read_modern(data_dir) + read_modern_extra(data_dir):
+        if (p.upper, p.lower) not in seen:
+            seen.add((p.upper, p.lower))
+            modern.append(p)
+    m_train, held = split_pairs(modern, 0.03)
+    dev = [p for p in held if _stable_fraction(p.source + ":" + p.group) < 0.015]
+    test = [p for p in held if _stable_fraction(p.source + ":" + p.group) >= 0.015]
+    held_lines = {x for p in held for x in (p.upper, p.lower)}
+    train = [p for p in p_train + m_train if p.upper not in held_lines and p.lower not in held_lines]
+    for path, pairs in zip(paths, (train, dev, test)):
+        _write_tsv(path, pairs)
+    return train, dev, test
+
+
 def build_vocab(pairs: list[Pair], min_count: int = 2) -> list[str]:
     """Special tokens, then punctuation, then characters seen ≥ ``min_count`` times (by frequency)."""
     counts = Counter()
@@ -197,11 +254,16 @@ def encode(text: str, index: dict[str, int]) -> list[int]:
     return [index.get(ch, UNK) for ch in text]
 
 
-def training_examples(train: list[Pair], modern_repeat: int) -> list[Pair]:
-    """The training list with modern couplets repeated ``modern_repeat`` times (style balance)."""
+def training_examples(train: list[Pair], modern_repeat: int, poetry_fraction: float = 1.0,
+                      rng: random.Random | None = None) -> list[Pair]:
+    """The training list with modern couplets repeated ``modern_repeat`` times and a random
+    ``poetry_fraction`` of the poetry pairs (style balance: users write modern couplets)."""
     out = []
     for p in train:
-        out.extend([p] * (modern_repeat if p.source == MODERN else 1))
+        if p.source == MODERN:
+            out.extend([p] * modern_repeat)
+        elif poetry_fraction >= 1.0 or (rng or random).random() < poetry_fraction:
+            out.append(p)
     return out
 
 

@@ -12,8 +12,14 @@ Soft rules enter the search score: a bonus for 平仄 opposition at each positio
 the even positions, the ones that matter in 一三五不论，二四六分明) and a large penalty
 when the upper line ends in 仄 and the candidate does not end in 平.
 
+No 重字: a lower line never uses a character of the upper line (the rule a reader checks
+first; human lower lines keep it), except where the user locks one.
+
 Search: beam search over slots (temperature 0) or sampling with temperature, top-k and
-top-p (N candidates, distinct).  Characters can be locked at chosen positions (and 藏头
+top-p (N candidates, distinct).  An *autoregressive* model (the UniLM seq2seq,
+``model.autoregressive``) is searched left to right instead: each character is chosen
+given the upper line and the characters already written (``model.next_log_probs``), so the
+line reads as one sentence rather than N independent guesses.  Characters can be locked at chosen positions (and 藏头
 mode locks the first character).  For a conditional model (the BERT masked LM) the
 candidates are refined by mask-predict (Ghazvininejad et al., 2019): the least confident
 slots are masked again and predicted with the rest of the line visible, for
@@ -135,6 +141,20 @@ class _Problem:
         self.classes = _tone_classes(model)
         self.bonus = [_bonus_vector(upper, ps, self.classes) for ps in self.slots]
         self.needed = len(self.slots) + len(self.locked) + 2
+        # 重字: no character of the upper line in the lower line (locks excepted)
+        self.upper_chars = {u for u in upper if not is_punct(u)}
+        self.banned = np.array(sorted(i for ch in self.upper_chars if (i := model.index.get(ch)) is not None), np.int64)
+
+    def fallback(self, count: int, have: set[str]) -> list[str]:
+        """``count`` characters outside ``have`` and the upper line, for vocabularies too small to fill a line."""
+        out: list[str] = []
+        pool = iter(_FALLBACK_CHARS + "".join(chr(c) for c in range(0x4E00, 0x4E00 + 4 * count + 200)))
+        for ch in pool:
+            if len(out) >= count:
+                break
+            if ch not in have and ch not in self.upper_chars and ch not in out:
+                out.append(ch)
+        return out
 
     def model_logp(self, rows: np.ndarray, g: int, ch: str) -> float:
         idx = self.model.index.get(ch)
@@ -147,23 +167,14 @@ class _Problem:
         ps = self.slots[g]
         model_score = rows[ps].sum(axis=0)
         total = model_score + self.bonus[g]
-        banned_idx = self.model.index.get(self.upper[ps[0]])
-        if banned_idx is not None:
-            total[banned_idx] = -np.inf
-        k = min(how_many, len(total))
+        total[self.banned] = -np.inf
+        how_many = min(how_many, len(total))
+        k = how_many
         top = np.argpartition(-total, k - 1)[:k]
         top = top[np.argsort(-total[top], kind="stable")]
         out = [(self.model.vocab[j], float(total[j]), float(model_score[j])) for j in top if np.isfinite(total[j])]
-        if len(out) < how_many:  # tiny vocabularies: top up with fallback characters
-            have = {c for c, _, _ in out} | {self.upper[ps[0]]}
-            extra = [c for c in _FALLBACK_CHARS if c not in have]
-            code = 0x4E00
-            while len(out) + len(extra) < how_many:
-                ch = chr(code)
-                if ch not in have and ch not in extra:
-                    extra.append(ch)
-                code += 1
-            for ch in extra[: how_many - len(out)]:
+        if len(out) < self.needed:  # tiny vocabularies: top up with fallback characters
+            for ch in self.fallback(self.needed - len(out), {c for c, _, _ in out}):
                 lp = FALLBACK_LOG_PROB * len(ps)
                 out.append((ch, lp + _bonus_of(self.upper, ps, ch), lp))
         return out
@@ -227,6 +238,122 @@ def _sample(problem: _Problem, rows: np.ndarray, fixed: dict[int, str], temperat
     return tuple(chars)
 
 
+def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out: int, temperature: float,
+                    top_k: int, top_p: float, rng: np.random.Generator) -> list[tuple[str, ...]]:
+    """Lower lines written left to right by ``model.next_log_probs`` → slot assignments.
+
+    Temperature 0: beam search of ``width`` (≥ n_out) partial lines, ranked by model log-prob
+    plus rule bonus.  Otherwise ``n_out`` lines sampled in parallel (temperature, top-k,
+    top-p).  Punctuation is copied, repeated positions take their slot's character, locks
+    are forced; elsewhere the upper line's characters (重字) and characters already used by
+    another slot are never chosen."""
+    model, upper = problem.model, problem.upper
+    classes = problem.classes
+    sampling = temperature > 0
+    lm, lm_weight = _fluency_model(model)
+    size = n_out if sampling else max(width, n_out)
+    # beams: (score, characters written, slot -> character, index of the parent beam)
+    beams: list[tuple[float, list[str], dict[int, str], int]] = [(0.0, [], dict(fixed), 0)]
+    if sampling:
+        beams = beams * size
+    stepper = model.start(upper) if hasattr(model, "start") else None
+    for i, u in enumerate(upper):
+        if stepper is not None:
+            if i > 0:  # the character just written is the next slot's input
+                stepper.advance([parent for *_, parent in beams], [chars[-1] for _, chars, _, _ in beams])
+            rows = stepper.next_log_probs()  # also at punctuation: its input enters the cache
+        if is_punct(u):
+            beams = [(s, chars + [u], slots, b) for b, (s, chars, slots, _) in enumerate(beams)]
+            continue
+        g = problem.slot_of[i]
+        if stepper is None:
+            rows = model.next_log_probs(upper, [chars for _, chars, _, _ in beams])
+        bonus = _bonus_vector(upper, [i], classes)
+        expanded = []
+        for b, (s, chars, slots, _) in enumerate(beams):
+            if g in slots:  # a repeat of an earlier position, or a lock
+                ch = slots[g]
+                idx = model.index.get(ch)
+                lp = float(rows[b, idx]) if idx is not None and np.isfinite(rows[b, idx]) else FALLBACK_LOG_PROB
+                expanded.append((s + lp + _bonus_of(upper, [i], ch), chars + [ch], slots, b))
+                continue
+            total = rows[b] + bonus
+            total[problem.banned] = -np.inf
+            used = [model.index[c] for c in slots.values() if c in model.index]
+            total[used] = -np.inf
+            options = _top(total, max(width, top_k or 0, 64) if sampling else width)
+            if lm is not None and options:  # shallow fusion on the model's best few
+                options = _top(total, max(4 * width, LM_SHORTLIST, top_k or 0))
+                context = _phrase_context(chars)
+                for j, _ in options:
+                    total[j] += lm_weight * lm.logp(context, model.vocab[j])
+                options = sorted(options, key=lambda o: -total[o[0]])[: max(width, top_k or 0, 64) if sampling else width]
+            if not options:  # a vocabulary too small for this line (tiny test models)
+                taken = set(slots.values())
+                options = [(None, ch) for ch in problem.fallback(max(1, width if not sampling else 1), taken)]
+            if sampling:
+                ch = _draw(options, total, temperature, top_k, top_p, rng, model.vocab)
+                step = float(total[model.index[ch]]) if ch in model.index else FALLBACK_LOG_PROB
+                expanded.append((s + step, chars + [ch], {**slots, g: ch}, b))
+            else:
+                for j, ch in options:
+                    ch = model.vocab[j] if j is not None else ch
+                    step = float(total[j]) if j is not None else FALLBACK_LOG_PROB + _bonus_of(upper, [i], ch)
+                    expanded.append((s + step, chars + [ch], {**slots, g: ch}, b))
+        if not sampling:
+            expanded.sort(key=lambda beam: -beam[0])
+        beams = expanded[:size]
+    out, seen = [], set()
+    for _, chars, slots, _ in beams:
+        a = tuple(slots[g] for g in range(len(problem.slots)))
+        if a not in seen:
+            seen.add(a)
+            out.append(a)
+    return out[:n_out]
+
+
+LM_SHORTLIST = 32  # candidates per beam the character LM rescores at each step
+
+
+def _fluency_model(model):
+    """(character LM, weight) when the model ships one (``lm.npz``, config ``lm_weight``), else (None, 0)."""
+    lm = getattr(model, "lm", None)
+    weight = float(getattr(model, "config", {}).get("lm_weight", 0.0))
+    return (lm, weight) if lm is not None and weight > 0 else (None, 0.0)
+
+
+def _phrase_context(chars: list[str]) -> str:
+    """The last two characters of the phrase being written (punctuation starts a new phrase)."""
+    context = []
+    for ch in reversed(chars[-2:]):
+        if is_punct(ch):
+            break
+        context.append(ch)
+    return "".join(reversed(context))
+
+
+def _top(total: np.ndarray, k: int) -> list[tuple[int, str]]:
+    k = min(k, len(total))
+    top = np.argpartition(-total, k - 1)[:k]
+    top = top[np.argsort(-total[top], kind="stable")]
+    return [(int(j), None) for j in top if np.isfinite(total[j])]
+
+
+def _draw(options, total, temperature, top_k, top_p, rng, vocab) -> str:
+    """One character from the filtered, tempered distribution over ``options`` (best first)."""
+    if options[0][0] is None:  # fallback characters only
+        return options[0][1]
+    if top_k and top_k > 0:
+        options = options[:top_k]
+    scores = np.array([total[j] for j, _ in options], np.float64) / max(temperature, 1e-6)
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    if top_p < 1.0:
+        keep = int(np.searchsorted(np.cumsum(probs), top_p) + 1)
+        probs = probs[:keep] / probs[:keep].sum()
+    return vocab[options[int(rng.choice(len(probs), p=probs))][0]]
+
+
 def _assemble(problem: _Problem, chars: tuple[str, ...]) -> str:
     out = list(problem.upper)
     for g, ps in enumerate(problem.slots):
@@ -243,8 +370,7 @@ def _alternatives(problem: _Problem, rows: np.ndarray, k: int):
             out.append(())
             continue
         row = rows[i].copy()
-        if u in problem.model.index:
-            row[problem.model.index[u]] = -np.inf
+        row[problem.banned] = -np.inf  # the upper line's characters (重字) are never offered
         top = np.argpartition(-row, min(k, len(row) - 1))[:k]
         top = top[np.argsort(-row[top], kind="stable")]
         out.append(tuple((vocab[j], float(np.exp(row[j]))) for j in top if np.isfinite(row[j])))
@@ -306,7 +432,7 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     (default: the model config's ``refine_steps`` or 0).  Raises :class:`InvalidLine` with
     a message for people when the line or a lock cannot be used."""
     model = _resolve_model(model)
-    line = normalise_upper(upper, getattr(model, "max_len", 30))
+    line = normalise_upper(upper)
     core = line.rstrip(PUNCTUATION)
     tail = line[len(core):]
     if len(core) < 1:
@@ -321,10 +447,13 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     if not getattr(model, "conditional", False):
         refine_steps = 0
 
-    partial = [locks.get(i) for i in range(len(core))]
-    rows0 = model.log_probs(core, [partial])[0]
     sampling = temperature > 0
     width = max(beam_width or 5, n)
+    if getattr(model, "autoregressive", False):
+        return _finish_autoregressive(problem, line, core, tail, fixed_locks, width, n, temperature, top_k, top_p,
+                                      rng, alternatives)
+    partial = [locks.get(i) for i in range(len(core))]
+    rows0 = model.log_probs(core, [partial])[0]
     if sampling:
         assignments, seen = [], set()
         for _ in range(5 * n):
@@ -385,3 +514,30 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     candidates.sort(key=lambda c: -c.score)
     candidates = candidates[:n]
     return CoupletResult(upper=line, model=getattr(model, "name", "?"), candidates=tuple(candidates))
+
+
+def _finish_autoregressive(problem, line, core, tail, fixed, width, n, temperature, top_k, top_p, rng,
+                           alternatives) -> CoupletResult:
+    """Candidates from :func:`_autoregressive`, scored by the model given each line's own prefix."""
+    model = problem.model
+    assignments = _autoregressive(problem, fixed, width, n, temperature, top_k, top_p, rng)
+    texts = [_assemble(problem, a) for a in assignments]
+    all_rows = model.log_probs(core, [list(t) for t in texts])
+    n_chars = sum(1 for ch in core if not is_punct(ch))
+    lm, lm_weight = _fluency_model(model)
+    candidates = []
+    for a, text, rows in zip(assignments, texts, all_rows):
+        logp = fluency = 0.0
+        for i, ch in enumerate(text):
+            if not is_punct(ch):
+                idx = model.index.get(ch)
+                logp += float(rows[i, idx]) if idx is not None and np.isfinite(rows[i, idx]) else FALLBACK_LOG_PROB
+                if lm is not None:
+                    fluency += lm_weight * lm.logp(_phrase_context(list(text[:i])), ch)
+        bonus = fluency + sum(_bonus_of(core, problem.slots[g], a[g]) for g in range(len(problem.slots)))
+        full = text + tail
+        candidates.append(Candidate(text=full, score=(logp + bonus) / n_chars, log_prob=logp / n_chars,
+                                    rules=check_rules(line, full),
+                                    alternatives=_alternatives(problem, rows, alternatives) + tuple(() for _ in tail)))
+    candidates.sort(key=lambda c: -c.score)
+    return CoupletResult(upper=line, model=getattr(model, "name", "?"), candidates=tuple(candidates[:n]))

@@ -18,10 +18,18 @@ hard constraints.
   (mask-predict refinement, Ghazvininejad et al. 2019).  Lower-line position ``k`` reuses
   the position id of upper-line position ``k`` (segment ids tell the halves apart), which
   makes the character-by-character alignment of a couplet explicit to the attention.
+* :class:`UniLMCouplet` — the same ``BertForMaskedLM`` used as a seq2seq model with a
+  UniLM attention mask (seed 从语言模型到Seq2Seq：Transformer如戏，全靠Mask): the upper line
+  attends bidirectionally to itself, the lower line causally to the upper line and to the
+  lower characters already written.  Slot ``k`` of the lower half holds the character
+  written at ``k − 1`` (``[MASK]`` at slot 0) with the position id of upper position ``k``,
+  and predicts lower character ``k``: one forward pass trains every position, and decoding
+  writes the line left to right, each character conditioned on the ones before it.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +116,45 @@ def bert_inputs(upper_ids: torch.Tensor, lower_ids: torch.Tensor) -> dict[str, t
     positions = torch.cat([half, half[1:]]).unsqueeze(0).expand(b, -1)
     return {"input_ids": input_ids, "token_type_ids": types, "position_ids": positions,
             "attention_mask": torch.ones_like(input_ids)}
+
+
+def unilm_mask(n: int, device=None) -> torch.Tensor:
+    """Additive attention mask (1, 1, 2n+2, 2n+2) for ``[CLS] upper [SEP] lower-slots``:
+    the first n + 2 tokens see each other only; lower slot k sees them and slots ≤ k."""
+    t = 2 * n + 2
+    allowed = torch.zeros(t, t, dtype=torch.bool, device=device)
+    allowed[:, : n + 2] = True
+    allowed[n + 2:, n + 2:] = torch.ones(n, n, dtype=torch.bool, device=device).tril()
+    mask = torch.zeros(t, t, device=device).masked_fill(~allowed, torch.finfo(torch.float32).min)
+    return mask[None, None]
+
+
+def unilm_inputs(upper_ids: torch.Tensor, prefix_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Keyword inputs for ``[CLS] upper [SEP] [MASK] prefix`` under the UniLM mask.
+
+    upper_ids: (B, n); prefix_ids: (B, m) with m ≤ n − 1, the lower characters written so
+    far (teacher forcing: the gold lower line without its last character) → tensors of
+    length T = n + 3 + m.  Lower slot k has position id k + 1, aligned with upper k."""
+    b, n = upper_ids.shape
+    m = prefix_ids.shape[1]
+    dev = upper_ids.device
+    cls = torch.full((b, 1), CLS, dtype=torch.long, device=dev)
+    sep = torch.full((b, 1), SEP, dtype=torch.long, device=dev)
+    start = torch.full((b, 1), MASK, dtype=torch.long, device=dev)
+    input_ids = torch.cat([cls, upper_ids, sep, start, prefix_ids], dim=1)
+    types = torch.cat([torch.zeros(b, n + 2, dtype=torch.long, device=dev),
+                       torch.ones(b, m + 1, dtype=torch.long, device=dev)], dim=1)
+    positions = torch.cat([torch.arange(n + 2, device=dev), torch.arange(1, m + 2, device=dev)])
+    mask = unilm_mask(n, dev)[..., : n + 3 + m, : n + 3 + m].expand(b, 1, -1, -1)
+    return {"input_ids": input_ids, "token_type_ids": types, "position_ids": positions.unsqueeze(0).expand(b, -1),
+            "attention_mask": mask}
+
+
+def unilm_logits(hf_model, upper_ids: torch.Tensor, prefix_ids: torch.Tensor) -> torch.Tensor:
+    """Vocabulary logits (B, m + 1, V) for lower positions 0..m given the written prefix."""
+    n = upper_ids.shape[1]
+    hidden = hf_model.bert(**unilm_inputs(upper_ids, prefix_ids)).last_hidden_state[:, n + 2:]
+    return hf_model.cls(hidden)
 
 
 def bert_lower_logits(hf_model, upper_ids: torch.Tensor, lower_ids: torch.Tensor) -> torch.Tensor:
@@ -198,7 +245,7 @@ class BertCouplet(CoupletModel):
         if lower is None:
             lower = [None] * len(upper)
         # punctuation of the lower line is known: it copies the upper line's
-        return [self.index.get(u) if is_punct(u) else (MASK if ch is None else self.index.get(ch, UNK))
+        return [self.index.get(u, UNK) if is_punct(u) else (MASK if ch is None else self.index.get(ch, UNK))
                 for u, ch in zip(upper, lower)]
 
     @torch.inference_mode()
@@ -229,6 +276,172 @@ class BertCouplet(CoupletModel):
         return self.vocab, logits.float().cpu().numpy()
 
 
+class IncrementalUniLM:
+    """Left-to-right decoding of one upper line with cached keys and values.
+
+    Under the UniLM mask the upper line never sees the lower one, so its keys and values
+    are computed once; each step then runs only the newest lower token of each beam
+    through the layers (the same BERT weights, the same arithmetic as
+    :func:`unilm_logits`, checked against it in the tests) — a few milliseconds per step
+    where the full pass grows with the line.
+
+    ``next_log_probs()`` → (B, V) logits for the slot after each beam's written prefix;
+    ``advance(parents, chars)`` keeps beam ``parents[j]`` as new beam ``j`` and writes
+    ``chars[j]`` (token ids) into it."""
+
+    def __init__(self, hf_model, upper_ids: list[int]):
+        self.net = hf_model
+        cfg = hf_model.config
+        self.heads, self.dim = cfg.num_attention_heads, cfg.hidden_size
+        self.head_dim = self.dim // self.heads
+        n = len(upper_ids)
+        up = torch.tensor([[CLS, *upper_ids, SEP]], device=hf_model.device)
+        emb = self._embed(up, torch.arange(n + 2, device=up.device)[None], 0)
+        self.cache: list[tuple[torch.Tensor, torch.Tensor]] = []
+        h = emb
+        for layer in hf_model.bert.encoder.layer:  # bidirectional over the upper line, once
+            k, v = self._kv(layer, h)
+            self.cache.append((k, v))
+            h = self._finish_layer(layer, h, self._attend(layer, h, k, v))
+        self.pending = torch.tensor([[MASK]], device=up.device)  # slot 0 reads [MASK]
+        self.position = 1  # lower slot k has upper position k + 1
+
+    def _embed(self, ids, positions, token_type):
+        e = self.net.bert.embeddings
+        x = e.word_embeddings(ids) + e.position_embeddings(positions) + e.token_type_embeddings.weight[token_type]
+        return e.LayerNorm(x)
+
+    def _split(self, x):  # (B, T, D) -> (B, H, T, dh)
+        b, t, _ = x.shape
+        return x.view(b, t, self.heads, self.head_dim).transpose(1, 2)
+
+    def _kv(self, layer, h):
+        a = layer.attention.self
+        return self._split(a.key(h)), self._split(a.value(h))
+
+    def _attend(self, layer, h, k, v):
+        q = self._split(layer.attention.self.query(h))
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.head_dim), dim=-1)
+        b, _, t, _ = q.shape
+        return (w @ v).transpose(1, 2).reshape(b, t, self.dim)
+
+    @staticmethod
+    def _finish_layer(layer, h, context):
+        h = layer.attention.output.LayerNorm(layer.attention.output.dense(context) + h)
+        return layer.output.LayerNorm(layer.output.dense(torch.nn.functional.gelu(layer.intermediate.dense(h))) + h)
+
+    @torch.inference_mode()
+    def next_log_probs(self) -> torch.Tensor:
+        b = self.pending.shape[0]
+        h = self._embed(self.pending, torch.full((b, 1), self.position, device=self.pending.device), 1)
+        for i, layer in enumerate(self.net.bert.encoder.layer):
+            k_new, v_new = self._kv(layer, h)
+            k_old, v_old = self.cache[i]
+            k, v = torch.cat([k_old, k_new], 2), torch.cat([v_old, v_new], 2)
+            self.cache[i] = (k, v)
+            h = self._finish_layer(layer, h, self._attend(layer, h, k, v))
+        return self.net.cls(h)[:, 0]
+
+    def advance(self, parents: list[int], chars: list[int]) -> None:
+        index = torch.tensor(parents, device=self.pending.device)
+        self.cache = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.cache]
+        self.pending = torch.tensor(chars, device=self.pending.device)[:, None]
+        self.position += 1
+
+
+class UniLMCouplet(CoupletModel):
+    """A BERT under the UniLM seq2seq mask, writing the lower line left to right.
+
+    ``next_log_probs(upper, prefixes)`` → (B, V) log-probabilities of the next lower
+    character after each of B equal-length prefixes (lists of characters); this is what
+    :mod:`engine.couplet.decode` searches.  ``log_probs(upper, lowers)`` gives every
+    position's distribution given the characters *before* it in each (complete) lower line
+    (for the alternatives shown per character and for scoring a finished line).
+
+    For the Attention tab, as :class:`BertCouplet`: ``hf_model``, ``attention_inputs(upper,
+    lower=None)`` (tokens ``[CLS] upper [SEP] [MASK] lower[:-1]``: what the model reads) and
+    ``position_logits(upper, position)`` (the next-character logits at ``position`` given
+    the greedy line before it)."""
+
+    kind = "unilm"
+    conditional = True
+    autoregressive = True
+
+    @property
+    def hf_model(self):
+        return self.net
+
+    def _prefix_ids(self, upper: str, prefix) -> list[int]:
+        return [self.index.get(u, UNK) if is_punct(u) else self.index.get(ch, UNK) for u, ch in zip(upper, prefix)]
+
+    def start(self, upper: str) -> "UniLMStepper":
+        """A left-to-right decoder for ``upper`` with cached keys and values (see :class:`UniLMStepper`)."""
+        return UniLMStepper(self, upper)
+
+    @torch.inference_mode()
+    def next_log_probs(self, upper: str, prefixes: list[list[str]]) -> np.ndarray:
+        up = torch.tensor([self.encode(upper)] * len(prefixes), device=self.device)
+        pre = torch.tensor([self._prefix_ids(upper, p) for p in prefixes], device=self.device,
+                           dtype=torch.long).reshape(len(prefixes), -1)
+        return self._finish(unilm_logits(self.net, up, pre)[:, -1])
+
+    @torch.inference_mode()
+    def log_probs(self, upper: str, lowers=None) -> np.ndarray:
+        n = len(upper)
+        lowers = lowers or [None]
+        if any(l is None or any(ch is None for ch in l) for l in lowers):
+            lowers = [self._greedy(upper) if l is None or any(ch is None for ch in l) else l for l in lowers]
+        up = torch.tensor([self.encode(upper)] * len(lowers), device=self.device)
+        pre = torch.tensor([self._prefix_ids(upper, l[: n - 1]) for l in lowers], device=self.device,
+                           dtype=torch.long).reshape(len(lowers), n - 1)
+        return self._finish(unilm_logits(self.net, up, pre))
+
+    def _greedy(self, upper: str) -> list[str]:
+        line: list[str] = []
+        for i, u in enumerate(upper[:-1]):
+            if is_punct(u):
+                line.append(u)
+                continue
+            row = self.next_log_probs(upper, [line])[0]
+            line.append(self.vocab[int(np.argmax(row))])
+        return line + [upper[-1]]
+
+    def attention_inputs(self, upper: str, lower: str | None = None) -> tuple[list[str], dict]:
+        if lower is not None and len(lower) != len(upper):
+            raise ValueError("the lower line must have the upper line's length")
+        lower_chars = list(lower) if lower is not None else self._greedy(upper)
+        up = torch.tensor([self.encode(upper)], device=self.device)
+        pre = torch.tensor([self._prefix_ids(upper, lower_chars[:-1])], device=self.device,
+                           dtype=torch.long).reshape(1, len(upper) - 1)
+        tokens = ["[CLS]", *upper, "[SEP]", "[MASK]", *lower_chars[:-1]]
+        return tokens, unilm_inputs(up, pre)
+
+    @torch.inference_mode()
+    def position_logits(self, upper: str, position: int) -> tuple[list[str], np.ndarray]:
+        if not 0 <= position < len(upper):
+            raise IndexError(f"position {position} outside a line of {len(upper)} characters")
+        prefix = self._greedy(upper)[:position]
+        up = torch.tensor([self.encode(upper)], device=self.device)
+        pre = torch.tensor([self._prefix_ids(upper, prefix)], device=self.device, dtype=torch.long).reshape(1, -1)
+        return self.vocab, unilm_logits(self.net, up, pre)[0, -1].float().cpu().numpy()
+
+
+class UniLMStepper:
+    """:class:`IncrementalUniLM` in characters: ``next_log_probs()`` → (B, V) float32 array
+    (special tokens and punctuation -inf); ``advance(parents, chars)`` with characters."""
+
+    def __init__(self, model: UniLMCouplet, upper: str):
+        self.model = model
+        self.upper = upper
+        self.core = IncrementalUniLM(model.net, model.encode(upper))
+
+    def next_log_probs(self) -> np.ndarray:
+        return self.model._finish(self.core.next_log_probs())
+
+    def advance(self, parents: list[int], chars: list[str]) -> None:
+        self.core.advance(parents, [self.model.index.get(ch, UNK) for ch in chars])
+
+
 # --------------------------------------------------------------------------------------
 # building and loading
 
@@ -236,13 +449,13 @@ class BertCouplet(CoupletModel):
 def build_net(config: dict) -> nn.Module:
     if config["kind"] == "cnn":
         return GatedCNN(config["vocab_size"], dim=config["dim"], layers=config["layers"], kernel=config.get("kernel", 3))
-    if config["kind"] == "bert":
+    if config["kind"] in ("bert", "unilm"):
         return build_bert(config)
     raise ValueError(f"unknown couplet model kind {config['kind']!r}")
 
 
 def wrap(net: nn.Module, vocab: list[str], config: dict, name: str = "") -> CoupletModel:
-    cls = {"cnn": CnnCoupletModel, "bert": BertCouplet}[config["kind"]]
+    cls = {"cnn": CnnCoupletModel, "bert": BertCouplet, "unilm": UniLMCouplet}[config["kind"]]
     return cls(net, vocab, config, name)
 
 
@@ -264,10 +477,15 @@ def _load(model_dir: Path, kind: str) -> CoupletModel:
     missing = [k for k in missing if not k.endswith("decoder.weight") and not k.endswith("decoder.bias")]
     if missing or unexpected:
         raise ModelCorrupt(f"{model_dir / 'model.safetensors'}: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    if kind == "bert":
+    if kind in ("bert", "unilm"):
         net.tie_weights()
     net.to(get_device())
-    return wrap(net, vocab, config, name=model_dir.name)
+    model = wrap(net, vocab, config, name=model_dir.name)
+    if (model_dir / "lm.npz").is_file():  # the fluency model decoding fuses in (engine.couplet.lm)
+        from engine.ocr.lm import CharNgramLM
+
+        model.lm = CharNgramLM.load(model_dir / "lm.npz")
+    return model
 
 
 def load_cnn(model_dir: Path) -> CnnCoupletModel:
@@ -278,6 +496,11 @@ def load_cnn(model_dir: Path) -> CnnCoupletModel:
 def load_bert(model_dir: Path) -> BertCouplet:
     """Registry loader for the BERT-style masked LM."""
     return _load(Path(model_dir), "bert")
+
+
+def load_unilm(model_dir: Path) -> UniLMCouplet:
+    """Registry loader for the UniLM seq2seq model (left-to-right lower lines)."""
+    return _load(Path(model_dir), "unilm")
 
 
 def export_state(net: nn.Module, half: bool = True) -> dict:

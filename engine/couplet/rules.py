@@ -5,7 +5,9 @@ Hard constraints (decoding guarantees them; :func:`check_rules` verifies them):
 * the lower line has the upper line's length, with the same punctuation at the same places;
 * the lower line repeats characters exactly where the upper line does (same partition of
   positions into equal characters);
-* no position holds the upper line's character at that position.
+* no position holds the upper line's character at that position;
+* no 重字: the lower line uses no character of the upper line at all (human lower lines
+  almost never do; 辞旧迎新 → 迎新送旧 is what a reader rejects).
 
 Soft rules (scored, reported): tones from pypinyin's standard Mandarin reading, tones 1–2
 are 平 (level) and 3–4 仄 (oblique); a lower line should end in 平 when the upper ends in
@@ -19,45 +21,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.couplet.data import MAX_LEN, PUNCTUATION, is_cjk, is_punct
+from engine.couplet.data import MAX_INPUT_LEN, PUNCT_MAP, PUNCTUATION, is_cjk, is_punct
 from engine.errors import InputError
 
 PING, ZE = "平", "仄"
-_ASCII_PUNCT = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", ".": "。"}
+_OPENING_MARKS = "“‘《「『（"
 
 
 class InvalidLine(InputError):  # a MowenError: the CLI prints one line, the GUI a message
     """An upper line (or a lock) that cannot be paired; the message says why, for people."""
 
 
-def normalise_upper(text: str, max_len: int = MAX_LEN) -> str:
+def normalise_upper(text: str, max_len: int = MAX_INPUT_LEN) -> str:
     """The upper line cleaned for the models, or :class:`InvalidLine` with a clear reason.
 
-    Spaces are removed and ASCII ``,;:?!.`` become full-width.  Rejected: empty lines,
-    characters that are neither Chinese nor couplet punctuation (Latin, digits, emoji,
-    brackets…), lines that start with punctuation or have two marks in a row, fewer than
-    two Chinese characters, more than ``max_len`` characters."""
+    Spaces are removed and other spellings of the marks become full-width (``PUNCT_MAP``,
+    the map the training data uses).  Accepted: one to ``max_len`` characters, Chinese
+    characters with clause marks ``，、；：。？！`` and the marks copied in place (dashes,
+    ellipses, quotes, book-title marks, brackets).  Rejected: empty lines, anything else
+    (Latin, digits, emoji…), a line that starts with a clause mark, two clause marks in a
+    row, a line with no Chinese character."""
     if text is None or not text.strip():
         raise InvalidLine("empty line: type an upper line (上联) of Chinese characters")
     out = []
     for ch in text.strip():
         if ch.isspace():
             continue
-        ch = _ASCII_PUNCT.get(ch, ch)
+        ch = PUNCT_MAP.get(ch, ch)
         if not (is_cjk(ch) or is_punct(ch)):
             kind = "Latin letters" if ch.isascii() and ch.isalpha() else \
                 "digits" if ch.isdigit() else f"the character {ch!r} (U+{ord(ch):04X})"
             raise InvalidLine(f"not a Chinese line: it contains {kind}; only Chinese characters and "
-                              f"the punctuation {PUNCTUATION} are supported")
+                              f"punctuation are supported")
         out.append(ch)
     line = "".join(out)
-    if is_punct(line[0]):
+    if not any(is_cjk(ch) for ch in line):
+        raise InvalidLine("no Chinese character: type an upper line (上联) of Chinese characters")
+    if is_punct(line[0]) and line[0] not in _OPENING_MARKS:
         raise InvalidLine("the line starts with punctuation")
-    if any(is_punct(a) and is_punct(b) for a, b in zip(line, line[1:])):
+    if any(a in PUNCTUATION and b in PUNCTUATION for a, b in zip(line, line[1:])):
         raise InvalidLine("two punctuation marks in a row: write one mark between the clauses")
-    n_chars = sum(1 for ch in line if is_cjk(ch))
-    if n_chars < 2:
-        raise InvalidLine("too short: a couplet line needs at least two Chinese characters")
     if len(line.rstrip(PUNCTUATION)) > max_len:
         raise InvalidLine(f"too long: {len(line)} characters, at most {max_len} are supported")
     return line
@@ -119,6 +122,7 @@ class RuleReport:
     no_copy: bool  # no position copies the upper character
     ping_ending: bool | None  # ends in 平 after a 仄 upper ending; None when the upper does not end in 仄
     tone_opposition: float  # share of positions with known tones whose 平仄 are opposed
+    no_reuse: bool = True  # no 重字: no character of the upper line anywhere in the lower line
 
     @property
     def hard_ok(self) -> bool:
@@ -126,7 +130,7 @@ class RuleReport:
 
     def as_dict(self) -> dict:
         return {"same_length": self.same_length, "punctuation": self.punctuation, "repeats": self.repeats,
-                "no_copy": self.no_copy, "ping_ending": self.ping_ending,
+                "no_copy": self.no_copy, "no_reuse": self.no_reuse, "ping_ending": self.ping_ending,
                 "tone_opposition": round(self.tone_opposition, 3), "hard_ok": self.hard_ok}
 
 
@@ -145,4 +149,6 @@ def check_rules(upper: str, lower: str) -> RuleReport:
     known = [(ping_ze(u), ping_ze(l)) for u, l in pairs if not is_punct(u)]
     known = [(a, b) for a, b in known if a and b]
     opposition = sum(a != b for a, b in known) / len(known) if known else 0.0
-    return RuleReport(same_length, punctuation, repeats, no_copy, ping_ending, opposition)
+    upper_chars = {u for u in upper if not is_punct(u)}
+    no_reuse = not any(l in upper_chars for l in lower if not is_punct(l))
+    return RuleReport(same_length, punctuation, repeats, no_copy, ping_ending, opposition, no_reuse)

@@ -1,4 +1,4 @@
-"""Train a couplet model: ``python -m engine.train.couplet --model cnn|bert ...``.
+"""Train a couplet model: ``python -m engine.train.couplet --model cnn|bert|unilm ...``.
 
 * ``cnn`` — the seed's gated-CNN sequence labeller (基于CNN和序列标注的对联机器人):
   cross-entropy of the lower character at every non-punctuation position.
@@ -6,6 +6,12 @@
   positions masked half of the time, else a uniform fraction), and the loss is taken on the
   masked lower positions; training on partially revealed lines is what lets decoding lock
   characters and refine by re-masking (mask-predict).
+* ``unilm`` — the same BERT as a seq2seq model under the UniLM mask (upper line
+  bidirectional, lower line causal): cross-entropy of every lower character given the upper
+  line and the gold characters before it (teacher forcing), all positions in one pass.
+  Trained on :func:`engine.couplet.data.load_modern_splits` (``modern_extra`` added) and
+  selected on its modern-only dev split: the best dev checkpoint is kept beside the
+  latest (``<name>.best.pt``) and is what ``--export`` writes.
 
 Batches hold pairs of one length (no padding).  Modern 楹联/春联 are repeated
 ``--modern-repeat`` times per epoch so that they weigh about as much as the poetry lines.
@@ -29,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m engine.train.couplet", description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=["cnn", "bert"], required=True)
+    p.add_argument("--model", choices=["cnn", "bert", "unilm"], required=True)
     p.add_argument("--name", help="run / model name (default: couplet-<model>)")
     p.add_argument("--dim", type=int, default=None, help="width (cnn 128, bert 256)")
     p.add_argument("--layers", type=int, default=None, help="depth (cnn 5, bert 4)")
@@ -43,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (cnn 2e-3, bert 1e-3)")
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--modern-repeat", type=int, default=3)
+    p.add_argument("--poetry-fraction", type=float, default=1.0,
+                   help="share of the poetry pairs drawn into each epoch (unilm: users write modern couplets)")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--dropout", type=float, default=None,
                    help="BERT dropout (default 0.1; also applies when resuming: short runs underfit, 0 helps)")
     p.add_argument("--eval-every", type=int, default=500)
@@ -67,8 +76,10 @@ def main(argv=None) -> int:
     import torch
     from tqdm import tqdm
 
-    from engine.couplet.data import MASK, UNK, build_vocab, length_batches, load_splits, training_examples
-    from engine.couplet.model import bert_lower_logits, build_net, export_state
+    from engine.couplet.data import (MASK, UNK, build_vocab, length_batches, load_modern_splits, load_splits,
+                                     training_examples)
+    from engine.couplet.model import bert_lower_logits, build_net, export_state, unilm_logits
+    from engine.device import bf16_is_fast
     from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
     from engine.weights import save_model_dir
 
@@ -79,24 +90,31 @@ def main(argv=None) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     seed_everything(args.seed)
 
-    train, dev = load_splits()
+    if args.model == "unilm":
+        train, dev, _test = load_modern_splits()  # the test split is for benchmarks/couplet.py only
+    else:
+        train, dev = load_splits()
+    best_path = ckpt_path.with_suffix(".best.pt")
     state = None if args.no_resume else load_checkpoint(ckpt_path)
     if state is not None:
         config, vocab = state["config"], state["vocab"]
         print(f"resuming {name} at step {state['step']}", file=sys.stderr)
     else:
         vocab = build_vocab(train)
-        defaults = {"cnn": (128, 5, 2e-3), "bert": (256, 4, 1e-3)}[args.model]
+        defaults = {"cnn": (128, 5, 2e-3), "bert": (256, 4, 1e-3), "unilm": (256, 4, 1e-3)}[args.model]
         config = {"kind": args.model, "name": name, "vocab_size": len(vocab),
                   "dim": args.dim or defaults[0], "layers": args.layers or defaults[1],
                   "heads": args.heads, "max_len": 30, "max_positions": 64, "dropout": 0.1,
                   "lr": args.lr or defaults[2], "steps": args.steps, "batch_size": args.batch_size,
-                  "modern_repeat": args.modern_repeat, "seed": args.seed}
+                  "modern_repeat": args.modern_repeat, "poetry_fraction": args.poetry_fraction,
+                  "label_smoothing": args.label_smoothing, "seed": args.seed}
     donor = None
     if state is None and args.init is not None:
         from engine.couplet.model import load_bert, load_cnn
 
-        donor = {"bert": load_bert, "cnn": load_cnn}[config["kind"]](args.init)
+        from engine.couplet.model import load_unilm
+
+        donor = {"bert": load_bert, "cnn": load_cnn, "unilm": load_unilm}[config["kind"]](args.init)
         if donor.vocab != vocab:
             raise SystemExit(f"{args.init}: vocabulary differs from the training data's, cannot start from it")
         for key in ("dim", "layers", "heads", "max_len", "max_positions"):
@@ -162,6 +180,10 @@ def main(argv=None) -> int:
         if config["kind"] == "cnn":
             logits = net(up)
             predicted = ~punct
+        elif config["kind"] == "unilm":
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16 and net.training):
+                logits = unilm_logits(net, up, low[:, :-1]).float()
+            predicted = ~punct
         else:
             b, n = up.shape
             if mask_all:
@@ -178,12 +200,15 @@ def main(argv=None) -> int:
             logits = bert_lower_logits(net, up, lower_in)
             predicted = masked
             target[~masked] = -100
+        smoothing = config.get("label_smoothing", 0.0) if net.training else 0.0
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                                 ignore_index=-100, reduction="sum")
+                                                 ignore_index=-100, reduction="sum", label_smoothing=smoothing)
         valid = target != -100
         correct = ((logits.argmax(-1) == low) & valid).sum().item()
         return loss, correct, int(valid.sum().item()), predicted
 
+    use_bf16 = bf16_is_fast(torch.device("cpu"))
+    best_dev = state.get("best_dev", float("inf")) if state is not None else float("inf")
     dev_rng = random.Random(1234)
     dev_sample = dev_rng.sample(dev, min(args.eval_size, len(dev)))
 
@@ -199,13 +224,19 @@ def main(argv=None) -> int:
         net.train()
         return tot_loss / max(1, tot_n), tot_correct / max(1, tot_n)
 
-    def save():
-        save_checkpoint(ckpt_path, {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                                    "elapsed": elapsed + time.time() - t0, "config": config, "vocab": vocab, "data_rng": rng.getstate()})
+    def save(path=None):
+        save_checkpoint(path or ckpt_path, {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                                            "elapsed": elapsed + time.time() - t0, "config": config, "vocab": vocab,
+                                            "data_rng": rng.getstate(), "best_dev": best_dev})
 
     def export():
+        nonlocal step
         if args.export is None:
             return
+        if best_path.is_file():  # ship the best dev checkpoint, not the latest
+            best = torch.load(best_path, map_location="cpu", weights_only=False)
+            net.load_state_dict(best["model"])
+            step = best["step"]
         cfg = {k: v for k, v in config.items() if k not in ("lr", "steps", "batch_size", "modern_repeat", "seed")}
         save_model_dir(args.export, export_state(net), cfg, vocab)
         (args.export / "training.json").write_text(json.dumps(
@@ -219,7 +250,7 @@ def main(argv=None) -> int:
         export()
         return 0
 
-    examples = training_examples(train, config["modern_repeat"])
+    examples = training_examples(train, config["modern_repeat"], config.get("poetry_fraction", 1.0), rng)
     n_params = sum(p.numel() for p in net.parameters())
     print(f"{name}: {n_params / 1e6:.2f}M parameters, vocab {len(vocab)}, {len(examples)} examples/epoch, "
           f"{len(dev_sample)} dev pairs", file=sys.stderr)
@@ -229,6 +260,8 @@ def main(argv=None) -> int:
     run_loss = run_correct = run_n = 0
     finished = False
     while not finished:
+        if config.get("poetry_fraction", 1.0) < 1.0:  # a fresh poetry sample each epoch
+            examples = training_examples(train, config["modern_repeat"], config["poetry_fraction"], rng)
         for batch in length_batches(examples, config["batch_size"], rng, args.max_tokens):
             if step >= total_steps or progress(step) >= 1.0:
                 finished = True
@@ -252,6 +285,10 @@ def main(argv=None) -> int:
                 dev_loss, dev_acc = evaluate()
                 record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4),
                           "minutes": round((elapsed + time.time() - t0) / 60, 2), "lr": lr_at(step)}
+                if dev_loss < best_dev:
+                    best_dev = dev_loss
+                    record["best"] = True
+                    save(best_path)
                 bar.write(json.dumps(record))
                 with open(log_path, "a", encoding="utf-8") as handle:
                     handle.write(json.dumps(record) + "\n")
@@ -262,6 +299,10 @@ def main(argv=None) -> int:
     dev_loss, dev_acc = evaluate()
     record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4), "final": True,
               "minutes": round((elapsed + time.time() - t0) / 60, 2)}
+    if dev_loss < best_dev:
+        best_dev = dev_loss
+        record["best"] = True
+        save(best_path)
     print(json.dumps(record), file=sys.stderr)
     with open(log_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")

@@ -28,7 +28,8 @@ def tiny_model(kind: str, seed: int = 0):
     return wrap(build_net(config), VOCAB, config, name=f"tiny-{kind}")
 
 
-MODELS = {"cnn": tiny_model("cnn"), "bert": tiny_model("bert")}
+MODELS = {"cnn": tiny_model("cnn"), "bert": tiny_model("bert"), "unilm": tiny_model("unilm")}
+KINDS = sorted(MODELS)
 
 
 # ---------------------------------------------------------------------------- data / rules
@@ -49,7 +50,7 @@ def test_vocab_has_special_tokens_first_and_drops_rare_characters():
 
 
 @pytest.mark.parametrize("bad, reason", [
-    ("", "empty"), ("   ", "empty"), ("春", "too short"), ("山" * 100, "too long"),
+    ("", "empty"), ("   ", "empty"), ("——", "no Chinese character"), ("山" * 100, "too long"),
     ("hello world", "Latin"), ("春风😀得意", r"U\+1F600"), ("春风123", "digits"),
     ("春风，，得意", "two punctuation"), ("【春风】得意", "not a Chinese line"), ("，春风", "starts with"),
 ])
@@ -98,7 +99,7 @@ def upper_lines(draw):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(upper=upper_lines(), kind=st.sampled_from(["cnn", "bert"]), n=st.integers(1, 4),
+@given(upper=upper_lines(), kind=st.sampled_from(KINDS), n=st.integers(1, 4),
        temperature=st.sampled_from([0.0, 0.7, 1.5]), top_k=st.sampled_from([0, 3, 20]),
        top_p=st.sampled_from([1.0, 0.8]), refine=st.integers(0, 2), seed=st.integers(0, 1000))
 def test_every_candidate_meets_every_hard_constraint(upper, kind, n, temperature, top_k, top_p, refine, seed):
@@ -110,13 +111,14 @@ def test_every_candidate_meets_every_hard_constraint(upper, kind, n, temperature
     for cand in result.candidates:
         report = check_rules(result.upper, cand.text)
         assert report.hard_ok, (result.upper, cand.text, report)
+        assert report.no_reuse, (result.upper, cand.text)  # no 重字
         assert cand.rules == report
         assert len(cand.alternatives) == len(result.upper)
         assert not any(tok in cand.text for tok in ("[", "]"))
 
 
 @settings(max_examples=30, deadline=None)
-@given(upper=upper_lines(), kind=st.sampled_from(["cnn", "bert"]), data=st.data())
+@given(upper=upper_lines(), kind=st.sampled_from(KINDS), data=st.data())
 def test_locked_characters_are_kept(upper, kind, data):
     core = upper.rstrip(PUNCTUATION)
     groups = repeat_groups(core)
@@ -129,7 +131,7 @@ def test_locked_characters_are_kept(upper, kind, data):
         assert cand.rules.hard_ok
 
 
-@pytest.mark.parametrize("kind", ["cnn", "bert"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_ping_ending_after_ze_upper_ending(kind):
     # 疾 is tone 2 (平), 马 tone 3 (仄): uppers ending in 仄 must get a 平 ending
     for upper in ["春风得意马", "天地人山水月", "日月江河海"]:
@@ -152,6 +154,78 @@ def test_acrostic_and_bad_locks():
         generate_couplet("春风得意", model=model, locked={0: "龙", 1: "龙"})
     with pytest.raises(InvalidLine, match="punctuation"):
         generate_couplet("春风，得意", model=model, locked={2: "龙"})
+
+
+def test_autoregressive_beam_is_exact_when_wide_enough():
+    """With a beam wider than the number of legal lines, the left-to-right search must find
+    the line with the best total (model log-prob given its own prefix + rule bonus), checked
+    against enumerating every legal line."""
+    import itertools
+
+    from engine.couplet.decode import _bonus_of
+
+    model = MODELS["unilm"]
+    upper = "春风得"
+    chars = [c for c in ALPHABET if c not in upper]
+    best, best_line = -np.inf, None
+    for line in itertools.permutations(chars, 3):  # distinct characters: the upper line has no repeats
+        rows = model.log_probs(upper, [list(line)])[0]
+        total = sum(rows[i, model.index[ch]] + _bonus_of(upper, [i], ch) for i, ch in enumerate(line))
+        if total > best:
+            best, best_line = total, "".join(line)
+    result = generate_couplet(upper, model=model, beam_width=len(chars) ** 3)
+    assert result.best.text == best_line
+
+
+def test_unilm_is_causal_and_conditions_on_what_is_written():
+    model = MODELS["unilm"]
+    a = model.log_probs("春风得意", [list("秋月含情"), list("秋山含情"), list("秋月心情")])
+    np.testing.assert_allclose(a[0, :2], a[1, :2], atol=1e-5)  # positions before the change are untouched
+    assert not np.allclose(a[0, 2], a[1, 2])  # the position after it is conditioned on it
+    np.testing.assert_allclose(a[0, :3], a[2, :3], atol=1e-5)
+    nxt = model.next_log_probs("春风得意", [list("秋月")])[0]
+    np.testing.assert_allclose(nxt, a[0, 2], atol=1e-5)
+    tokens, inputs = model.attention_inputs("春风得意", "秋月含情")
+    assert tokens == ["[CLS]", "春", "风", "得", "意", "[SEP]", "[MASK]", "秋", "月", "含"]
+    with torch.inference_mode():
+        attentions = model.hf_model(**inputs, output_attentions=True).attentions
+    assert attentions[0].shape == (1, 2, len(tokens), len(tokens))
+    upper_rows = attentions[0][0, :, :6]
+    assert float(upper_rows[..., 6:].abs().max()) == 0.0  # the upper line never sees the lower one
+    assert float(attentions[0][0, :, 7, 8:].abs().max()) == 0.0  # nor a lower slot its future
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_single_characters_long_lines_and_copied_marks_are_answered(kind):
+    model = MODELS[kind]
+    assert len(generate_couplet("天", model=model).best.text) == 1
+    long_line = ("春风得意马蹄疾，" * 7)[:50]
+    assert len(generate_couplet(long_line, model=model).best.text) == len(long_line.rstrip("，"))
+    for upper in ["春风——得意", "“春风”得意", "《春风》得意"]:
+        best = generate_couplet(upper, model=model).best
+        assert best.rules.hard_ok and [c for c in best.text if not c.isalpha()] == [c for c in upper if not c.isalpha()]
+
+
+def test_incremental_unilm_decoder_matches_the_full_pass():
+    model = MODELS["unilm"]
+    upper, lower = "春风，得意马", list("秋月，含情水")
+    full = model.log_probs(upper, [lower])[0]
+    stepper = model.start(upper)
+    for i in range(len(upper)):
+        if i:
+            stepper.advance([0, 0], [lower[i - 1]] * 2)  # two identical beams from one
+        rows = stepper.next_log_probs()
+        assert rows.shape[0] == (1 if i == 0 else 2)
+        np.testing.assert_allclose(rows[-1][np.isfinite(full[i])], full[i][np.isfinite(full[i])], atol=1e-4)
+
+
+def test_huge_top_k_and_refine_do_not_hang():
+    import time
+
+    t0 = time.perf_counter()
+    for kind in KINDS:
+        generate_couplet("春风得意马蹄疾", model=MODELS[kind], n=3, temperature=1.0, top_k=10_000_000, seed=1)
+    assert time.perf_counter() - t0 < 20
 
 
 def test_beam_candidates_are_sorted_and_probabilities_are_valid():

@@ -185,3 +185,27 @@ def test_couplet_trainer_starts_from_a_shipped_model(tmp_path, monkeypatch):
     assert records[0]["dev_loss"] < 6.0
     state = __import__("torch").load(tmp_path / "checkpoints/couplet/warm.pt", weights_only=False)
     assert state["config"]["dim"] == 128 and state["config"]["init"] == "couplet-bert"
+
+
+@pytest.mark.needs_shared("couplet/modern_extra")
+def test_unilm_couplet_trainer_keeps_the_best_dev_checkpoint_and_exports_it(tmp_path, monkeypatch):
+    from engine.couplet.decode import generate_couplet
+    from engine.couplet.model import load_unilm
+    from engine.train import couplet as train_couplet
+
+    monkeypatch.setattr(train_couplet, "ROOT", tmp_path)
+    out = tmp_path / "export"
+    args = ["--model", "unilm", "--name", "tiny", "--dim", "32", "--layers", "1", "--heads", "2", "--steps", "4",
+            "--eval-every", "2", "--eval-size", "32", "--warmup", "1", "--threads", "1", "--batch-size", "8",
+            "--poetry-fraction", "0.01", "--export", str(out)]
+    assert train_couplet.main(args) == 0
+    records = [json.loads(line) for line in (tmp_path / "checkpoints/couplet/tiny.metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4, 4] and records[0].get("best")
+    best = __import__("torch").load(tmp_path / "checkpoints/couplet/tiny.best.pt", weights_only=False)
+    best_loss = min(r["dev_loss"] for r in records)
+    exported = json.loads((out / "training.json").read_text())
+    assert exported["steps"] == best["step"] and abs(exported["dev"][0] - best_loss) < 1e-3
+    model = load_unilm(out)
+    assert model.kind == "unilm" and model.config["kind"] == "unilm"
+    best_line = generate_couplet("春回大地", model=model).best
+    assert best_line.rules.hard_ok and best_line.rules.no_reuse
