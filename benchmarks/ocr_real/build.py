@@ -92,6 +92,21 @@ def build_docs_and_photos(out: Path, n_docs: int, n_photos: int, seed: int, symb
     return items
 
 
+def renderer_versions() -> dict:
+    """Versions of the outside programs that drew the set (the set is deterministic for fixed versions)."""
+    import subprocess
+
+    out = {}
+    for name, cmd in (("chromium", ["chromium", "--version"]), ("soffice", ["soffice", "--version"]),
+                      ("pdftoppm", ["pdftoppm", "-v"])):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            out[name] = (p.stdout or p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            out[name] = None
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, type=Path)
@@ -110,7 +125,7 @@ def main(argv=None) -> int:
         items += build_docs_and_photos(args.out, args.docs, args.photos, args.seed, symbols)
         print(f"docs + photos: {args.docs} + {args.photos}, {time.time() - started:.0f} s in all", flush=True)
     index = {"seed": args.seed, "counts": {"screens": args.screens, "docs": args.docs, "photos": args.photos},
-             "charset": str(CHARSET.relative_to(CHARSET.parents[4])), "items": items}
+             "charset": str(CHARSET.relative_to(CHARSET.parents[4])), "renderers": renderer_versions(), "items": items}
     atomic_write(args.out / "index.json", json.dumps(index, ensure_ascii=False, indent=1).encode())
     print(f"{len(items)} images → {args.out}")
     return 0
