@@ -15,7 +15,8 @@ Each system reads whole images the way it is meant to be used on pages:
 Scores (summed over a subset: total edits / total reference characters):
   CER strict  lines joined without separator, runs of whitespace → one space, no other normalisation
               (so full-width vs ASCII, lost spaces between Latin words and 「 vs 『 all count)
-  CER NFKC    NFKC on both sides, all whitespace removed (the issue's headline number)
+  CER NFKC    NFKC on both sides, all whitespace removed (the issue's headline number); a list marker
+              (· • ● ○ ■ □ ◆ ◇ …) at the start of a line is ignored on both sides
   in-charset  CER NFKC over the images whose whole ground truth is inside Mowen's symbol set
   line acc    share of ground-truth lines (NFKC, no whitespace) that some output line equals exactly
   s/img       wall-clock seconds per image, ``--threads`` threads for every system
@@ -55,8 +56,14 @@ def strict(lines: list[str]) -> str:
     return "".join(" ".join(l.split()) for l in lines)
 
 
-def loose(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).split())
+# A list marker at the start of a line is drawn by CSS (no text) on some pages and typed (●) on others,
+# and systems print it as · • ● or nothing; the NFKC score ignores it on both sides.  A marker read as
+# something else (参, 令, 。) still counts, and the strict score keeps every character.
+MARKERS = "·•●○■□◆◇▪▫・∙‧◦"
+
+
+def loose(line: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", line).lstrip().lstrip(MARKERS).split())
 
 
 # ------------------------------------------------------------------ systems
@@ -194,9 +201,9 @@ def line_hits(gt_lines: list[str], hyp_lines: list[str]) -> int:
 
 def score_item(gt: dict, hyp: list[str], symbols: set[str]) -> dict:
     ref_lines = [l["text"] for l in gt["lines"]]
-    ref_s, ref_l = strict(ref_lines), loose("".join(ref_lines))
+    ref_s, ref_l = strict(ref_lines), "".join(loose(l) for l in ref_lines)
     return {"edits_strict": distance(strict(hyp), ref_s), "chars_strict": len(ref_s),
-            "edits": distance(loose("".join(hyp)), ref_l), "chars": len(ref_l),
+            "edits": distance("".join(loose(l) for l in hyp), ref_l), "chars": len(ref_l),
             "in_charset": not T.outside(gt["text"], symbols),
             "lines_hit": line_hits(ref_lines, hyp), "lines": len(ref_lines)}
 
@@ -248,6 +255,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dump", type=Path, help="write each system's text per image (and Mowen's boxes) here")
     ap.add_argument("--json", type=Path, help="write the per-image records here")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reuse", type=Path, help="score the outputs a former --dump wrote there instead of running the systems")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_THREAD_LIMIT", str(args.threads))
 
@@ -261,24 +269,30 @@ def main(argv=None) -> int:
     symbols = T.read_charset(CHARSET)
     results = {}
     for name in args.systems.split(","):
-        system = make_system(name, args.threads)
+        system = None if args.reuse else make_system(name, args.threads)
         sym = getattr(system, "symbols", None) or symbols  # Mowen's own set when it is loaded
         records = []
         for item in items:
             gt = json.loads((args.set / item["gt"]).read_text(encoding="utf-8"))
             started = time.perf_counter()
-            try:
-                out = system.read(args.set / item["image"], gt)
-            except Exception as exc:  # a crash on one image is a result, not the end of the run
-                out = {"lines": [], "error": f"{type(exc).__name__}: {exc}"}
-            seconds = time.perf_counter() - started
+            if args.reuse:
+                out = json.loads((args.reuse / name / f"{item['name']}.json").read_text(encoding="utf-8"))
+                seconds = out["seconds"]
+            else:
+                try:
+                    out = system.read(args.set / item["image"], gt)
+                except Exception as exc:  # a crash on one image is a result, not the end of the run
+                    out = {"lines": [], "error": f"{type(exc).__name__}: {exc}"}
+                seconds = time.perf_counter() - started
             rec = {"system": name, "name": item["name"], "subset": item["subset"], "seconds": seconds,
                    **score_item(gt, out["lines"], sym)}
             if "error" in out:
                 rec["error"] = out["error"]
             records.append(rec)
-            if args.dump:
+            if args.dump and not args.reuse:
                 atomic_write(args.dump / name / f"{item['name']}.txt", ("\n".join(out["lines"]) + "\n").encode())
+                atomic_write(args.dump / name / f"{item['name']}.json",
+                             json.dumps({**out, "seconds": seconds}, ensure_ascii=False).encode())
                 if "boxes" in out and name.startswith("mowen"):
                     draw_boxes(args.set / item["image"], gt, out.get("boxes", []), args.dump / name / f"{item['name']}.png")
             print(f"{name:10s} {item['name']:40s} CER {rec['edits'] / max(1, rec['chars']):6.1%}  {seconds:5.2f} s"
