@@ -82,7 +82,7 @@ class Mowen:
 
         page = ocr_page(str(path), self.use_lm, model=self.model)
         return {"lines": [l.text for l in page.result.lines], "boxes": [list(l.box) for l in page.result.lines],
-                "extra": {k: (float(v) if isinstance(v, (int, float)) else v) for k, v in page.extra.items()}}
+                "extra": dict(page.extra)}
 
 
 class MowenOnLines(Mowen):
@@ -292,7 +292,8 @@ def main(argv=None) -> int:
             if args.dump and not args.reuse:
                 atomic_write(args.dump / name / f"{item['name']}.txt", ("\n".join(out["lines"]) + "\n").encode())
                 atomic_write(args.dump / name / f"{item['name']}.json",
-                             json.dumps({**out, "seconds": seconds}, ensure_ascii=False).encode())
+                             json.dumps({**out, "seconds": seconds}, ensure_ascii=False,
+                                        default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)).encode())
                 if "boxes" in out and name.startswith("mowen"):
                     draw_boxes(args.set / item["image"], gt, out.get("boxes", []), args.dump / name / f"{item['name']}.png")
             print(f"{name:10s} {item['name']:40s} CER {rec['edits'] / max(1, rec['chars']):6.1%}  {seconds:5.2f} s"
