@@ -76,7 +76,10 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     h = max(h, 4.0)
     speck = (areas < max(3.0, (0.06 * h) ** 2)) & (np.maximum(widths, heights) < 0.25 * h)
     long_side, short_side = np.maximum(widths, heights), np.minimum(widths, heights)
-    rule = (long_side > 5 * h) & (short_side < 0.35 * h)
+    # long rules (underlines, table borders) and solid thin bars over 2.5 glyphs long (the coloured
+    # edge of an alert box, a divider): no stroke of a glyph is that long
+    rule = ((long_side > 5 * h) & (short_side < 0.35 * h)) \
+        | ((long_side > 2.5 * h) & (short_side < 0.5 * h) & (areas > 0.5 * widths * heights))
     frame = (widths > 0.8 * page_w) & (heights > 0.8 * page_h) & (areas < 0.1 * widths * heights)
     # Solid bars thicker than a stroke: the dark gap between an avatar and a bubble, a coloured
     # edge, a scroll bar.  No glyph is a filled block; l, I and | are only a stroke wide.
@@ -112,6 +115,36 @@ def _leading_bullets(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarra
         ink_left = ((gap_left >= -0.1 * h) & (gap_left <= 1.2 * h)).any()
         out[i] = text_right and not ink_left
     return out
+
+
+def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: float) -> int:
+    """The line's left edge, moved past a round bullet (● or ○, whole or broken) that starts it.
+
+    Bullets larger than the ink element come out as rings, often broken, so the solid-blob test of
+    ``_leading_bullets`` misses them.  Here the first cluster of ink columns of the line counts as a
+    bullet if it is roundish, 0.3-1.1 glyph heights across, followed by a gap of 0.3 glyph heights
+    (glyphs of a line stand closer) and has its four corners empty while ink meets all four sides.
+    """
+    x0, y0, x1, y1 = box
+    sub = mask[y0:y1, x0:x1]
+    runs = _merged_runs(sub.any(axis=0), 0.25 * h)
+    if len(runs) < 2 or runs[1][0] - runs[0][1] < 0.3 * h:
+        return x0
+    a, b = runs[0]
+    rows = np.flatnonzero(sub[:, a:b].any(axis=1))
+    top, bottom = rows[0], rows[-1] + 1
+    w, t = b - a, bottom - top
+    if not (0.3 * h <= max(w, t) <= 1.1 * h and min(w, t) >= 0.75 * max(w, t)):
+        return x0
+    blob = sub[top:bottom, a:b]
+    cw, ct = max(1, int(0.18 * w)), max(1, int(0.18 * t))
+    corners = [blob[:ct, :cw], blob[:ct, -cw:], blob[-ct:, :cw], blob[-ct:, -cw:]]
+    mid_w, mid_t = slice(int(0.35 * w), max(int(0.65 * w), int(0.35 * w) + 1)), \
+        slice(int(0.35 * t), max(int(0.65 * t), int(0.35 * t) + 1))
+    sides = [blob[:ct, mid_w], blob[-ct:, mid_w], blob[mid_t, :cw], blob[mid_t, -cw:]]
+    if any(c.any() for c in corners) or not all(s.any() for s in sides):
+        return x0
+    return x0 + runs[1][0]
 
 
 def _merged_runs(flags: np.ndarray, max_gap: float) -> list[tuple[int, int]]:
@@ -310,6 +343,7 @@ def detect_lines(pre: Preprocessed) -> Layout:
     lines = []
     for block_index, block in enumerate(xy_cut(mask, h)):
         for x0, y0, x1, y1 in block:
+            x0 = _skip_round_bullet(mask, (x0, y0, x1, y1), h)
             lh = y1 - y0
             if lh < 4 or (x1 - x0) < 4:
                 continue

@@ -225,8 +225,17 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     # the first pass runs on a copy reduced to about 1000 px, it only measures the glyph height
     factor = min(1.0, 1000.0 / max(gray.shape))
     small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else gray
-    k_small = min(25, max(5, min(small.shape) // 2)) | 1
-    h = glyph_height(local_ink(small, k_small)[0]) / factor
+    # An element wider than a bubble's padding turns the bubble into ink and inflates the height,
+    # so the measurement is repeated with the element it suggests until the two agree.
+    k_limit = max(5, min(45, min(small.shape) // 2))
+    k_small, h = min(25, k_limit) | 1, 0.0
+    for _ in range(3):
+        h = glyph_height(local_ink(small, k_small)[0])
+        k_next = int(np.clip(round(0.6 * h), 5, k_limit)) | 1 if h else k_small
+        if abs(k_next - k_small) <= 2:
+            break
+        k_small = k_next
+    h /= factor
     k = int(np.clip(round(0.6 * h), 5, max(5, min(45, min(gray.shape) // 2)))) | 1 if h else k_small
     binary, flat, light_share = local_ink(gray, k, k_gray=int(max(k, min(1.2 * h, min(gray.shape) // 2))) | 1)
     # the skew from the cleaned ink (specks of grain or texture are many and at no angle)
