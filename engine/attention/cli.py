@@ -108,7 +108,20 @@ def run(args: argparse.Namespace) -> int:
             if not names:
                 raise ModelMissing("no shipped transformer model can show its attention yet")
             name = names[0]
-        result = extract_attention(load_attention_model(name), args.text, args.pair)
+        from engine.errors import InputError
+
+        if not args.text.strip() or (args.pair is not None and not args.pair.strip()):
+            raise InputError("give a non-empty text (and a non-empty --pair, if any)")
+        model = load_attention_model(name)
+        config = getattr(getattr(model, "hf_model", None), "config", None)
+        limit = getattr(config, "max_position_embeddings", None)
+        needed = max(len(args.text), len(args.pair or "")) + 2  # each segment: its tokens and [CLS]/[SEP]
+        if isinstance(limit, int) and needed > limit:
+            raise InputError(f"{name} reads at most {limit - 2} characters per segment; got {needed - 2}")
+        try:
+            result = extract_attention(model, args.text, args.pair)
+        except ValueError as exc:  # e.g. a pair of another length than the text
+            raise InputError(f"{name}: {exc}") from None
         print(f"model: {name}")
         print(result.summary())
         return 0

@@ -201,6 +201,19 @@ def test_mask_on_anything(cli, kind, n, window, dilation, stride, prefix, causal
         assert len(rows) == int(n) and all(len(r.split()) == int(n) for r in rows)
 
 
+@FEW
+@given(text=texts.map(lambda t: t[:80]), pair=st.one_of(st.none(), texts.map(lambda t: t[:80]), chinese))
+def test_extract_on_anything(cli, models_root, text, pair):
+    needs_couplet(models_root)
+    argv = ["attention", "extract", "--model", "couplet-bert", "--", text]
+    if pair is not None:
+        argv = ["attention", "extract", "--model", "couplet-bert", "--pair", pair, "--", text]
+    started = time.monotonic()
+    result = checked(cli(*argv), {0, 2}, started)
+    if result.code == 0:
+        assert result.out.startswith("model: couplet-bert")
+
+
 # -- ocr ----------------------------------------------------------------------------------
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

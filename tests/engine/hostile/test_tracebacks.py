@@ -246,3 +246,14 @@ def test_a_bug_still_shows_its_traceback(monkeypatch, capsys):
     monkeypatch.setattr(attention_cli, "run", broken)
     with pytest.raises(ZeroDivisionError):
         entry.main(["attention", "models"])
+
+
+# -- attention extract ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, reason", [([""], "non-empty"), (["春风", "--pair", ""], "non-empty"),
+                                          (["春" * 10_000], "characters per segment"),
+                                          (["春风", "--pair", "秋"], "length"),
+                                          (["--model", "nope", "春风"], "no model named")])
+def test_extract_bad_text_is_one_clear_line(cli, models_root, argv, reason):
+    needs_couplet(models_root)
+    cli("attention", "extract", *argv).refused(reason)
