@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         text, _ = read_text_file(args.user_dict)  # same decoding rule; refuses binary
         user_dict = UserDictionary()
         user_dict.update_from_text(text)
-    inputs = [] if args.input == "-" else [args.input]
+    inputs = ([] if args.input == "-" else [args.input]) + ([args.user_dict] if args.user_dict else [])
     if args.output is not None:
         # before anything is opened for writing: the input must survive every refusal
         check_output(args.output, inputs, force=args.force)

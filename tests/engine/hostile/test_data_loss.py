@@ -40,6 +40,13 @@ def test_output_onto_the_input_is_refused_and_the_input_kept(cli, folder):
     assert {k: v for k, v in snapshot(folder).items() if k == "in.txt"} == {k: v for k, v in before.items()}
 
 
+def test_output_onto_the_user_dictionary_is_refused_even_with_force(cli, folder):
+    (folder / "dict.txt").write_text("新世纪 5 n\n", encoding="utf-8")
+    cli("segment", "--quiet", "--user-dict", str(folder / "dict.txt"), str(folder / "in.txt"),
+        "-o", str(folder / "dict.txt"), "--force").refused("it is the input")
+    assert (folder / "dict.txt").read_text(encoding="utf-8") == "新世纪 5 n\n"
+
+
 def test_existing_output_needs_force(cli, folder):
     (folder / "out.txt").write_text("keep me", encoding="utf-8")
     cli("segment", "--quiet", str(folder / "in.txt"), "-o", str(folder / "out.txt")).refused("exists", "--force")
