@@ -3,9 +3,8 @@
 The page is the largest bright, solid region of the image whose outline is a convex
 quadrilateral (found on a reduced copy: Otsu on the blurred gray, holes such as text filled,
 the outline's convex hull simplified to four corners) and that lies inside the image (a bright
-region along the border is the lit part of an unevenly lit scan).  A rectangle whose sides are level
-and whose surroundings are flat is a card or a window of a screenshot, not a photographed
-page, and is left alone: warping it away would drop the text around it.
+region along the border is the lit part of an unevenly lit scan).  A screenshot is never taken for
+a photo (see FLAT_SHARE): warping a card flat would drop the text around it.
 
 ``find_page`` returns the four corners in image pixels (top-left, top-right, bottom-right,
 bottom-left) or None; ``page_homography`` the 3x3 matrix that maps them onto an upright
@@ -19,6 +18,7 @@ import numpy as np
 WORK_SIDE = 400          # the longer side of the reduced copy the page is looked for on
 MIN_AREA, MAX_AREA = 0.12, 0.97   # the page's share of the image
 INSET = 0.012            # corners pulled in by this share of the page so the desk stays out
+FLAT_SHARE = 0.3         # above this share of exactly flat pixels the image is a screenshot
 
 
 def _order_corners(pts: np.ndarray) -> np.ndarray:
@@ -35,25 +35,50 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     factor = min(1.0, WORK_SIDE / max(h, w))
     small = cv2.resize(gray, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_AREA)
     sh, sw = small.shape
+    # A screenshot's card or window is a bright rectangle too.  Screens are made of exactly flat
+    # areas (over half their pixels have a zero Laplacian, even reduced); a camera's noise and
+    # JPEG leave under a tenth.
+    if (cv2.Laplacian(small, cv2.CV_16S) == 0).mean() > FLAT_SHARE:
+        return None
     blurred = cv2.GaussianBlur(small, (0, 0), 2.0)
-    _, bright = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    # text on the page is dark: close it away so the page is one solid region
-    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    # text on the page is dark: close it away (in gray, before any split) so the page is one
+    # smooth region even where its text is dense
+    ground = cv2.morphologyEx(blurred, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
+    # Two ways to the sheet: brighter than the desk (Otsu), or enclosed by its edge (a light desk,
+    # or one lit more brightly than the page on one side)
+    _, bright = cv2.threshold(ground, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    edges = cv2.dilate(cv2.Canny(ground, 8, 24), np.ones((3, 3), np.uint8))
+    for candidate in (bright, (edges == 0).astype(np.uint8) * 255):
+        quad = _sheet(candidate)
+        if quad is not None:
+            centre = quad.mean(axis=0)
+            return (centre + (quad - centre) * (1 - 2 * INSET)) / factor
+    return None
+
+
+def _sheet(candidate: np.ndarray) -> np.ndarray | None:
+    """The largest region of a binary image if it is a sheet inside the image → its corners, or None."""
+    import cv2
+
+    sh, sw = candidate.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     if count <= 1:
         return None
-    best = 1 + int(np.argmax(stats[1:, 4]))
+    # a sheet lies inside the photo with desk around it; a region running along the image
+    # border is the lit part of an unevenly lit page, or the desk itself
+    inside = [i for i in range(1, count) if stats[i, 0] > 0 and stats[i, 1] > 0
+              and stats[i, 0] + stats[i, 2] < sw and stats[i, 1] + stats[i, 3] < sh]
+    if not inside:
+        return None
+    best = max(inside, key=lambda i: stats[i, 4])
     region = (labels == best).astype(np.uint8)
-    area = float(stats[best, 4])
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outline = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(outline)      # holes (dense text the closing left) filled
     if not MIN_AREA <= area / (sh * sw) <= MAX_AREA:
         return None
-    # A sheet lies inside the photo with desk around it; a bright region running along the image
-    # border is the lit half of an unevenly lit page or screen.
-    border = np.concatenate([region[0], region[-1], region[:, 0], region[:, -1]])
-    if border.mean() > 0.1:
-        return None
-    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    hull = cv2.convexHull(outline)
     quad = None
     for eps in (0.01, 0.02, 0.03, 0.05):
         approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
@@ -69,17 +94,7 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     quad_area = cv2.contourArea(quad)
     if quad_area <= 0 or area / quad_area < 0.9:   # not a solid four-sided sheet
         return None
-    # A level rectangle on a flat ground is a screenshot's card or window, not a photo.
-    edges = np.diff(np.vstack([quad, quad[:1]]), axis=0)
-    tilt = np.degrees(np.abs(np.arctan2(edges[:, 1], edges[:, 0])))
-    tilt = np.minimum(tilt % 90, 90 - tilt % 90)
-    outside = cv2.erode(1 - region, np.ones((5, 5), np.uint8)) > 0
-    texture = float(np.std(small[outside].astype(np.float32) - blurred[outside])) if outside.any() else 0.0
-    if tilt.max() < 0.8 and texture < 3.0:
-        return None
-    centre = quad.mean(axis=0)
-    quad = centre + (quad - centre) * (1 - 2 * INSET)
-    return quad / factor
+    return quad
 
 
 def page_homography(corners: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
