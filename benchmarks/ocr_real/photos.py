@@ -18,7 +18,7 @@ import numpy as np
 from benchmarks.ocr_real.docs import Page, jpeg, smooth_field, transform_lines
 
 
-def desk(rng: random.Random, h: int, w: int) -> np.ndarray:
+def desk(rng: random.Random, h: int, w: int) -> tuple[np.ndarray, str]:
     g = np.random.default_rng(rng.randrange(1 << 30))
     kind = rng.choice(["wood", "wood", "laminate", "fabric", "stone", "dark"])
     if kind == "wood":
@@ -42,7 +42,7 @@ def desk(rng: random.Random, h: int, w: int) -> np.ndarray:
     else:
         base = np.array(rng.choice([(40, 40, 45), (30, 25, 20), (55, 60, 65)]), np.float32)
         tex = base + g.normal(0, 4, (h, w, 1)).astype(np.float32)
-    return np.clip(tex, 0, 255).astype(np.float32)
+    return np.clip(tex, 0, 255).astype(np.float32), kind
 
 
 def page_quad(rng: random.Random, pw: int, ph: int, cw: int, ch: int) -> tuple[np.ndarray, dict]:
@@ -79,7 +79,7 @@ def photograph(page: Page, rng: random.Random) -> tuple[bytes, list[dict], dict,
     quad, meta = page_quad(rng, pw, ph, cw, ch)
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     hmat = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
-    canvas = desk(rng, ch, cw)
+    canvas, meta["desk"] = desk(rng, ch, cw)
     mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), hmat, (cw, ch), flags=cv2.INTER_AREA).astype(np.float32) / 255
     # Drop shadow: the page's footprint, shifted and blurred, darkens the desk.
     shift = np.float32([[1, 0, rng.uniform(-0.01, 0.02) * cw], [0, 1, rng.uniform(0, 0.02) * ch]])
