@@ -147,6 +147,41 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     return x0 + runs[1][0]
 
 
+def _drop_trailing_chevron(mask: np.ndarray, box: tuple[int, int, int, int], h: float) -> int:
+    """The line's right edge, moved before a disclosure chevron (>) that ends it after a wide gap.
+
+    Settings rows and list items end in a chevron icon, which is no part of their text (the
+    recogniser reads it as 〉 or 》).  The last cluster of ink columns counts as one if it stands a
+    glyph height or more from the rest, is at most 0.6 glyph heights wide, and bends right: its ink
+    in the middle rows lies right of its ink in the top and bottom rows.
+    """
+    x0, y0, x1, y1 = box
+    sub = mask[y0:y1, x0:x1]
+    runs = _merged_runs(sub.any(axis=0), 0.25 * h)
+    if len(runs) == 1:   # a chevron standing alone (a settings row's value column): no line at all
+        return x0 if _is_chevron(sub, h) else x1
+    if runs[-1][0] - runs[-2][1] < 1.0 * h or not _is_chevron(sub[:, runs[-1][0]:runs[-1][1]], h):
+        return x1
+    return x0 + runs[-2][1]
+
+
+def _is_chevron(blob: np.ndarray, h: float) -> bool:
+    """Whether the ink of ``blob`` is a narrow mark that bends right (>), see _drop_trailing_chevron."""
+    rows = np.flatnonzero(blob.any(axis=1))
+    if rows.size == 0:
+        return False
+    blob = blob[rows[0]:rows[-1] + 1]
+    t, w = blob.shape
+    if w > 0.6 * h or t > 1.1 * h or t < 0.3 * h or w < 2:
+        return False
+    xs = np.arange(w)
+    centre = np.array([xs[r].mean() if r.any() else np.nan for r in blob])
+    quarter = max(1, t // 4)
+    ends = np.nanmean(np.concatenate([centre[:quarter], centre[-quarter:]]))
+    middle = np.nanmean(centre[t // 2 - quarter // 2: t // 2 + quarter // 2 + 1])
+    return bool(middle - ends >= 0.3 * w)
+
+
 def _merged_runs(flags: np.ndarray, max_gap: float) -> list[tuple[int, int]]:
     """Ink runs of a profile, joining runs separated by less than ``max_gap`` empty cells."""
     merged: list[list[int]] = []
@@ -196,15 +231,16 @@ def _gaps(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(a + ink[0], b + ink[0]) for a, b in _runs(inner)]
 
 
-def _split_touching(sub: np.ndarray, a: int, b: int, h: float) -> list[tuple[int, int]]:
+def _split_touching(sub: np.ndarray, a: int, b: int, h: float, pitch: float = 0.0) -> list[tuple[int, int]]:
     """Rows a..b of a block, cut where lines touch (tight spacing, blur): [(a, b), ...].
 
     The strip's own glyph height ``g`` is the typical height of the connected components in it
     (a big title's glyphs are as tall as its strip; touching lines of body text keep most of
-    their glyphs apart).  A strip taller than 1.6 g holds n = round(height / 1.15 g) lines
-    (touching lines are about 1.15 glyph heights apart); each of the n - 1 cuts is the faintest
-    row within a third of a pitch of its even position, and is taken only if that row holds under
-    80% of the strip's typical row ink and fewer than 35% of the strip's ink lies in components
+    their glyphs apart).  A strip taller than 1.6 g is walked down a line pitch at a time (the
+    block's typical strip height when that is a plausible line, 1-1.6 g, else 1.15 g: touching
+    lines are about that far apart); each cut is the faintest row 0.7-1.3 pitches below the last
+    cut (the pitch drifts over a page of touching lines), and is taken only if that row holds under
+    80% of the strip's typical row ink and less than half of the ink near it lies in components
     crossing it (guards against cutting one line through its middle).
     """
     import cv2
@@ -212,29 +248,41 @@ def _split_touching(sub: np.ndarray, a: int, b: int, h: float) -> list[tuple[int
     if b - a <= 0.5 * h:
         return [(a, b)]
     strip = sub[a:b].astype(np.uint8)
+    # components after the 3x3 closing clean_mask measures glyphs with (the strokes of 言 or 三
+    # are apart at small sizes)
+    closed = cv2.morphologyEx(strip, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    heights = cv2.connectedComponentsWithStats(closed, connectivity=8)[2][1:, 3]
     _, _, stats, _ = cv2.connectedComponentsWithStats(strip, connectivity=8)
-    heights = stats[1:, 3]
     heights = heights[heights >= 0.3 * h]
     if heights.size == 0:
         return [(a, b)]
-    g = float(np.percentile(heights, 60))
+    # (never above the page's glyph height: where most glyphs of a strip touch the next line,
+    # its own components are two lines tall)
+    g = min(float(np.percentile(heights, 60)), h)
     height = b - a
     if height <= 1.6 * g:
         return [(a, b)]
-    n = max(2, int(round(height / (1.15 * g))))
+    # the block's own line pitch when it has lines apart (``pitch``), else 1.15 glyph heights
+    step = pitch if g <= pitch <= 1.6 * g else 1.15 * g
     profile = np.convolve(strip.sum(axis=1, dtype=np.float64), np.ones(3) / 3, mode="same")
     typical = float(np.percentile(profile[profile > 0], 60))
-    pitch = height / n
-    cuts = []
     tops, bottoms, areas = stats[1:, 1], stats[1:, 1] + stats[1:, 3], stats[1:, 4].astype(np.float64)
-    for i in range(1, n):
-        lo, hi = int(round((i - 0.33) * pitch)), int(round((i + 0.33) * pitch)) + 1
+    cuts, start = [], 0
+    # walk down the strip: the next cut is the faintest row 0.7-1.3 pitches below the last one
+    while height - start > 1.6 * g:
+        lo, hi = start + int(round(0.7 * step)), min(height - int(round(0.5 * g)), start + int(round(1.3 * step)) + 1)
+        if hi <= lo:
+            break
         cut = lo + int(np.argmin(profile[lo:hi]))
         # between two lines only the glyphs that touch cross the cut; through the middle of one
         # line (a title taller than its neighbours), most of its ink does
-        crossing = areas[(tops < cut - 1) & (bottoms > cut + 1)].sum() / max(areas.sum(), 1.0)
-        if profile[cut] < 0.8 * typical and crossing < 0.35:
+        near = (bottoms > cut - 0.5 * step) & (tops < cut + 0.5 * step)
+        crossing = areas[near & (tops < cut - 1) & (bottoms > cut + 1)].sum() / max(areas[near].sum(), 1.0)
+        if profile[cut] < 0.8 * typical and crossing < 0.5:
             cuts.append(cut)
+            start = cut
+        else:
+            start = start + int(round(step))
     edges = [0] + cuts + [height]
     return [(a + p, a + q) for p, q in zip(edges[:-1], edges[1:]) if q - p >= 0.4 * g]
 
@@ -248,11 +296,17 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
     def filled(y0, y1, x0, x1):
         """Whether the lines of a block mostly fill its width (a column of running text)."""
         sub = mask[y0:y1, x0:x1]
-        widths = []
+        widths, lefts = [], []
         for a, b in _runs(sub.any(axis=1)):
             cols = np.flatnonzero(sub[a:b].any(axis=0))
             widths.append(cols[-1] - cols[0] + 1)
-        return bool(widths) and float(np.median(widths)) >= 0.6 * (x1 - x0)
+            lefts.append(cols[0])
+        if not widths:
+            return False
+        # running text starts its lines at the column's left edge (but for indents); the values of
+        # a settings list or a table are right-aligned or centred
+        flush = np.mean(np.array(lefts) <= 0.6 * h)
+        return float(np.median(widths)) >= 0.6 * (x1 - x0) and flush >= 0.6
 
     def column_gutters(y0, y1, x0, x1):
         # An empty band is a gutter between columns only if the text on both sides runs across
@@ -318,7 +372,8 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             else:
                 merged.append([a, b])
         out = []
-        for a, b in (piece for a, b in merged for piece in _split_touching(sub, a, b, h)):
+        pitch = float(np.median([b - a for a, b in merged]))
+        for a, b in (piece for a, b in merged for piece in _split_touching(sub, a, b, h, pitch)):
             cols = np.flatnonzero(sub[a:b].any(axis=0))
             if cols.size == 0:
                 continue
@@ -344,6 +399,7 @@ def detect_lines(pre: Preprocessed) -> Layout:
     for block_index, block in enumerate(xy_cut(mask, h)):
         for x0, y0, x1, y1 in block:
             x0 = _skip_round_bullet(mask, (x0, y0, x1, y1), h)
+            x1 = _drop_trailing_chevron(mask, (x0, y0, x1, y1), h)
             lh = y1 - y0
             if lh < 4 or (x1 - x0) < 4:
                 continue

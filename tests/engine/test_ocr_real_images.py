@@ -1,0 +1,114 @@
+"""Line finding and reading on images from real renderers (headless Chromium), not the trainer's.
+
+The images in tests/data/ocr were made by tests/data/ocr/make_images.py: a dark-mode chat with
+coloured bubbles, a settings card with round bullets and letter-spaced full-width digits, a
+blurred scan with touching lines, and a photo of a page lying on a desk at an angle.  Their text
+(one entry per line, in reading order) is in tests/data/ocr/expected.json.
+"""
+
+import json
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.ocr.detect import detect_lines
+from engine.ocr.load import load_image
+from engine.ocr.preprocess import preprocess, to_gray
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "ocr"
+EXPECTED = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))
+SHIPPED = sorted((ROOT / "assets" / "models" / "ocr").glob("*/manifest.json"))
+needs_model = pytest.mark.skipif(not SHIPPED, reason="no OCR model weights shipped in assets/models/ocr")
+
+
+def _image(name):
+    return next(DATA.glob(name + ".*"))
+
+
+def _layout(name):
+    loaded = load_image(str(_image(name)))
+    pre = preprocess(loaded.rgb)
+    return loaded, pre, detect_lines(pre)
+
+
+def _norm(text):
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_line_is_found_once_in_reading_order(name):
+    loaded, pre, layout = _layout(name)
+    assert not layout.vertical
+    assert len(layout.lines) == len(EXPECTED[name])
+    tops = [line.box[1] for line in layout.lines]
+    assert tops == sorted(tops)  # one column each: reading order is top to bottom
+    width, height = loaded.original_size
+    for line in layout.lines:
+        x0, y0, x1, y1 = line.box
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+
+
+def test_dark_chat_bubbles_give_text_not_bubbles():
+    _, pre, layout = _layout("chat_dark")
+    assert pre.inverted  # most ink is light on dark
+    heights = [line.box[3] - line.box[1] for line in layout.lines]
+    # a bubble is ~40 px tall; its text line ~17 px (the old line finder cut whole bubbles)
+    assert max(heights) < 26
+
+
+def test_bullets_are_not_text_and_the_list_is_not_vertical():
+    _, _, layout = _layout("settings_list")
+    items = layout.lines[1:]
+    # the bullets stand at x ~ 68-76; each item's text starts at ~90
+    assert all(line.box[0] >= 84 for line in items)
+
+
+def test_touching_scan_lines_are_cut_apart():
+    _, pre, layout = _layout("scan_tight")
+    body = layout.lines[1:]
+    pitches = np.diff([(l.box[1] + l.box[3]) / 2 for l in body])
+    assert np.all(np.abs(pitches - 20.4) < 4)  # line-height 1.02 x 20 px
+
+
+def test_photo_page_is_found_and_boxes_map_back_onto_it():
+    import cv2
+
+    _, pre, layout = _layout("photo_page")
+    assert pre.page is not None
+    corners = np.float32(pre.page)
+    # the page was placed at (150, 90) (770, 130) (815, 905) (95, 860), pulled in slightly
+    assert np.abs(corners - np.float32([[150, 90], [770, 130], [815, 905], [95, 860]])).max() < 25
+    for line in layout.lines:
+        x0, y0, x1, y1 = line.box
+        for point in ((x0, y0), (x1, y1)):
+            assert cv2.pointPolygonTest(corners.reshape(-1, 1, 2), point, True) > -12
+
+
+def test_screenshots_are_not_taken_for_photos():
+    from engine.ocr.page import find_page
+
+    for name in ("chat_dark", "settings_list", "scan_tight"):
+        assert find_page(to_gray(load_image(str(_image(name))).rgb)) is None
+
+
+# Characters the shipped recogniser still misreads although their line is found and cut right
+# (recogniser errors, not line finding): 堵 as 墙 and the colon of the 13 px grey time as ·
+# in the chat; 半 as 平, 十 as 上 and 特 as 将 in the blurred serif scan.  Every other line must
+# read exactly; these two images may lose at most this many characters.
+MISREAD = {"chat_dark": 2, "scan_tight": 4}
+
+
+@needs_model
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shipped_model_reads_real_images(name):
+    from engine.ocr.metrics import edit_distance
+    from engine.ocr.pipeline import ocr
+
+    result = ocr(str(_image(name)))
+    found, expected = [_norm(line.text) for line in result.lines], [_norm(t) for t in EXPECTED[name]]
+    assert len(found) == len(expected)
+    errors = sum(edit_distance(f, e) for f, e in zip(found, expected))
+    assert errors <= MISREAD.get(name, 0), list(zip(found, expected))
