@@ -76,7 +76,10 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     result = OcrResult(tuple(lines), "\n".join(l.text for l in lines), tuple(warnings), loaded.original_size,
                        time.perf_counter() - started)
     return OcrPage(result, loaded.rgb, pre.binary, loaded.scale, loaded.source,
-                   {"angle": pre.angle, "inverted": pre.inverted, "vertical": layout.vertical})
+                   {"angle": pre.angle, "inverted": pre.inverted, "vertical": layout.vertical,
+                    # the preprocessed image is the flattened page: its corners in the loaded image and
+                    # the 3x3 matrix loaded → preprocessed pixels let a viewer draw boxes on either
+                    "page": pre.page, "matrix": pre.matrix.tolist()})
 
 
 def ocr(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> OcrResult:
