@@ -174,6 +174,9 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, default=600, help="pairs sampled from the split (0: all)")
     parser.add_argument("--inputs", action="store_true", help="also print each model's line for the 20 user inputs")
     parser.add_argument("--dump", type=Path, help="write upper, human and model lines as TSV here")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a decoding setting in each model's config, e.g. lm_weight=0.3 (model selection "
+                             "on the dev split)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
@@ -190,6 +193,10 @@ def main(argv=None) -> int:
     columns, outputs, models = {}, {}, {}
     for name in names:
         model, label = load_any(name)
+        for item in args.set:
+            key, _, value = item.partition("=")
+            model.config = {**model.config, key: float(value)}
+            label += f" {item}"
         models[label] = model
         t0 = time.time()
         columns[label], outputs[label] = evaluate(model, pairs)

@@ -94,14 +94,15 @@ def _position_weight(i: int) -> float:
     return OPPOSITION_BONUS_EVEN if i % 2 == 1 else OPPOSITION_BONUS_ODD
 
 
-def _bonus_vector(upper: str, positions: list[int], classes: np.ndarray) -> np.ndarray:
-    """Rule bonus of every vocabulary entry for a slot covering ``positions``: (V,)."""
+def _bonus_vector(upper: str, positions: list[int], classes: np.ndarray, tone: float = 1.0) -> np.ndarray:
+    """Rule bonus of every vocabulary entry for a slot covering ``positions``: (V,).
+    ``tone`` scales the 平仄-opposition bonus (a model config's ``tone_weight``)."""
     bonus = np.zeros(len(classes), np.float32)
     last = len(upper) - 1
     for i in positions:
         uc = _tone_class(upper[i])
         if uc:
-            bonus += _position_weight(i) * ((classes != 0) & (classes != uc))
+            bonus += tone * _position_weight(i) * ((classes != 0) & (classes != uc))
         if i == last:
             if uc == 2:
                 bonus -= ENDING_PENALTY * (classes != 1)
@@ -110,7 +111,7 @@ def _bonus_vector(upper: str, positions: list[int], classes: np.ndarray) -> np.n
     return bonus
 
 
-def _bonus_of(upper: str, positions: list[int], ch: str) -> float:
+def _bonus_of(upper: str, positions: list[int], ch: str, tone: float = 1.0) -> float:
     """The same bonus for one character (used for characters outside the vocabulary)."""
     c = _tone_class(ch)
     total = 0.0
@@ -118,7 +119,7 @@ def _bonus_of(upper: str, positions: list[int], ch: str) -> float:
     for i in positions:
         uc = _tone_class(upper[i])
         if uc and c and c != uc:
-            total += _position_weight(i)
+            total += tone * _position_weight(i)
         if i == last:
             if uc == 2 and c != 1:
                 total -= ENDING_PENALTY
@@ -139,6 +140,7 @@ class _Problem:
         for pos, ch in locked.items():
             self.locked[self.slot_of[pos]] = ch
         self.classes = _tone_classes(model)
+        self.tone_weight = float(getattr(model, "config", {}).get("tone_weight", 1.0))
         self.bonus = [_bonus_vector(upper, ps, self.classes) for ps in self.slots]
         self.needed = len(self.slots) + len(self.locked) + 2
         # 重字: no character of the upper line in the lower line (locks excepted)
@@ -268,16 +270,17 @@ def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out:
         g = problem.slot_of[i]
         if stepper is None:
             rows = model.next_log_probs(upper, [chars for _, chars, _, _ in beams])
-        bonus = _bonus_vector(upper, [i], classes)
+        bonus = _bonus_vector(upper, [i], classes, problem.tone_weight)
         expanded = []
         for b, (s, chars, slots, _) in enumerate(beams):
+            row = rows[b if len(rows) > 1 else 0]  # sampled lines share the start state
             if g in slots:  # a repeat of an earlier position, or a lock
                 ch = slots[g]
                 idx = model.index.get(ch)
-                lp = float(rows[b, idx]) if idx is not None and np.isfinite(rows[b, idx]) else FALLBACK_LOG_PROB
-                expanded.append((s + lp + _bonus_of(upper, [i], ch), chars + [ch], slots, b))
+                lp = float(row[idx]) if idx is not None and np.isfinite(row[idx]) else FALLBACK_LOG_PROB
+                expanded.append((s + lp + _bonus_of(upper, [i], ch, problem.tone_weight), chars + [ch], slots, b))
                 continue
-            total = rows[b] + bonus
+            total = row + bonus
             total[problem.banned] = -np.inf
             used = [model.index[c] for c in slots.values() if c in model.index]
             total[used] = -np.inf
@@ -298,7 +301,8 @@ def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out:
             else:
                 for j, ch in options:
                     ch = model.vocab[j] if j is not None else ch
-                    step = float(total[j]) if j is not None else FALLBACK_LOG_PROB + _bonus_of(upper, [i], ch)
+                    step = float(total[j]) if j is not None else \
+                        FALLBACK_LOG_PROB + _bonus_of(upper, [i], ch, problem.tone_weight)
                     expanded.append((s + step, chars + [ch], {**slots, g: ch}, b))
         if not sampling:
             expanded.sort(key=lambda beam: -beam[0])
@@ -316,10 +320,11 @@ LM_SHORTLIST = 32  # candidates per beam the character LM rescores at each step
 
 
 def _fluency_model(model):
-    """(character LM, weight) when the model ships one (``lm.npz``, config ``lm_weight``), else (None, 0)."""
+    """(character LM, weight) when the model ships one (``lm.npz``, config ``lm_weight`` ≠ 0), else (None, 0).
+    A negative weight subtracts the LM (anti-LM / MMI decoding: lines specific to their upper line)."""
     lm = getattr(model, "lm", None)
     weight = float(getattr(model, "config", {}).get("lm_weight", 0.0))
-    return (lm, weight) if lm is not None and weight > 0 else (None, 0.0)
+    return (lm, weight) if lm is not None and weight != 0 else (None, 0.0)
 
 
 def _phrase_context(chars: list[str]) -> str:
@@ -418,6 +423,30 @@ def _merge_locks(core: str, locked: dict[int, str] | None, acrostic: str | None)
     return {slots[g][0]: ch for g, ch in by_slot.items()}
 
 
+MAX_CANDIDATES, MAX_BEAM, MAX_REFINE = 50, 64, 10
+
+
+def _check_options(n, temperature, top_k, top_p, beam_width, refine_steps) -> None:
+    """Refuse option values that make no sense or would run for minutes (one clear message)."""
+    from engine.errors import InputError
+
+    def bad(what):
+        raise InputError(f"couplet option out of range: {what}")
+
+    if isinstance(n, bool) or int(n) != n or not 1 <= n <= MAX_CANDIDATES:
+        bad(f"n must be 1..{MAX_CANDIDATES}, not {n!r}")
+    if not math.isfinite(temperature) or not 0 <= temperature <= 100:
+        bad(f"temperature must be 0..100, not {temperature!r}")
+    if top_k is None or top_k < 0:
+        bad(f"top_k must be 0 (all) or more, not {top_k!r}")
+    if not (0 < top_p <= 1):
+        bad(f"top_p must be in (0, 1], not {top_p!r}")
+    if beam_width is not None and not 1 <= beam_width <= MAX_BEAM:
+        bad(f"beam width must be 1..{MAX_BEAM}, not {beam_width!r}")
+    if refine_steps is not None and not 0 <= refine_steps <= MAX_REFINE:
+        bad(f"refinement rounds must be 0..{MAX_REFINE}, not {refine_steps!r}")
+
+
 def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float = 0.0, top_k: int = 0,
                      top_p: float = 1.0, beam_width: int | None = None, locked: dict[int, str] | None = None,
                      acrostic: str | None = None, refine_steps: int | None = None, seed: int | None = None,
@@ -431,6 +460,8 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     characters of both lines).  ``refine_steps``: mask-predict rounds for conditional models
     (default: the model config's ``refine_steps`` or 0).  Raises :class:`InvalidLine` with
     a message for people when the line or a lock cannot be used."""
+    _check_options(n, temperature, top_k, top_p, beam_width, refine_steps)
+    n = int(n)
     model = _resolve_model(model)
     line = normalise_upper(upper)
     core = line.rstrip(PUNCTUATION)
@@ -438,7 +469,6 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     if len(core) < 1:
         raise InvalidLine("empty line")
     locks = _merge_locks(core, locked, acrostic)
-    n = max(1, int(n))
     rng = np.random.default_rng(seed)
     problem = _Problem(model, core, locks)
     fixed_locks = dict(problem.locked)
@@ -534,7 +564,8 @@ def _finish_autoregressive(problem, line, core, tail, fixed, width, n, temperatu
                 logp += float(rows[i, idx]) if idx is not None and np.isfinite(rows[i, idx]) else FALLBACK_LOG_PROB
                 if lm is not None:
                     fluency += lm_weight * lm.logp(_phrase_context(list(text[:i])), ch)
-        bonus = fluency + sum(_bonus_of(core, problem.slots[g], a[g]) for g in range(len(problem.slots)))
+        bonus = fluency + sum(_bonus_of(core, problem.slots[g], a[g], problem.tone_weight)
+                              for g in range(len(problem.slots)))
         full = text + tail
         candidates.append(Candidate(text=full, score=(logp + bonus) / n_chars, log_prob=logp / n_chars,
                                     rules=check_rules(line, full),

@@ -343,7 +343,8 @@ class IncrementalUniLM:
         return self.net.cls(h)[:, 0]
 
     def advance(self, parents: list[int], chars: list[int]) -> None:
-        index = torch.tensor(parents, device=self.pending.device)
+        # before the first choice every beam descends from the one start state
+        index = torch.tensor(parents if self.pending.shape[0] > 1 else [0] * len(parents), device=self.pending.device)
         self.cache = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.cache]
         self.pending = torch.tensor(chars, device=self.pending.device)[:, None]
         self.position += 1

@@ -293,7 +293,7 @@ def test_cli_keeps_outputs_aligned_with_bad_lines(monkeypatch, capsys):
     from engine.couplet import cli
 
     monkeypatch.setattr(engine.registry, "load_model", lambda name=None, task=None: MODELS["cnn"])
-    lines = ["春风得意马蹄疾", "", "hello", "山" * 100, "一心一意，两全其美。", "春"]
+    lines = ["春风得意马蹄疾", "", "hello", "山" * 100, "一心一意，两全其美。", "——"]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     args = types.SimpleNamespace(input="-", model=None, n=3, temperature=0.0, top_k=0, top_p=1.0, beam=None,
                                  refine=None, acrostic=None, seed=None, format="text")
