@@ -108,7 +108,7 @@ def _leading_bullets(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarra
     others = np.flatnonzero(keep)
     cy = y + hh / 2
     for i in np.flatnonzero(candidate):
-        same_row = others[(np.abs(cy[others] - cy[i]) < 0.5 * h) & (others != i)]
+        same_row = others[(np.abs(cy[others] - cy[i]) < 0.25 * h) & (others != i)]
         gap_right = x[same_row] - (x[i] + w[i])
         gap_left = x[i] - (x[same_row] + w[same_row])
         text_right = ((gap_right >= 0.15 * h) & (gap_right <= 2.5 * h) & (hh[same_row] >= 0.5 * h)).any()
@@ -134,7 +134,11 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     rows = np.flatnonzero(sub[:, a:b].any(axis=1))
     top, bottom = rows[0], rows[-1] + 1
     w, t = b - a, bottom - top
-    if not (0.3 * h <= max(w, t) <= 1.1 * h and min(w, t) >= 0.75 * max(w, t)):
+    line_rows = np.flatnonzero(sub.any(axis=1))
+    middle = (line_rows[0] + line_rows[-1]) / 2
+    # a bullet stands centred on the line; a comma that starts a line sits at its foot
+    if not (0.3 * h <= max(w, t) <= 1.1 * h and min(w, t) >= 0.75 * max(w, t)) \
+            or abs((top + bottom) / 2 - middle) > 0.2 * h:
         return x0
     blob = sub[top:bottom, a:b]
     cw, ct = max(1, int(0.18 * w)), max(1, int(0.18 * t))

@@ -108,15 +108,27 @@ def _strong(contrast: np.ndarray, window: int) -> np.ndarray:
     return seeded[labels]
 
 
-def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0,
+              bright: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """→ (binary (text = 255), normalised gray (dark ink on white), share of ink that was light on dark).
 
     ``k_gray`` (default k) is the element of the ground estimate behind the recogniser's gray: small
     dense glyphs need one wider than the ink finder's, or their strokes hold up the ground.
+    ``bright`` (the brightest channel of a colour image) also counts for light ink: red or orange
+    text on a dark card is dim in luminance (a third of white's contrast) but bright in its channel.
     """
     import cv2
 
-    dark, light = ink_maps(gray, k)
+    def maps(size):
+        dark, light = ink_maps(gray, size)
+        if bright is not None:
+            # only where the colour channel tells much more than luminance (coloured text), so
+            # that grey and black text keep the regions and polarities luminance gives them
+            light_bright = ink_maps(bright, size)[1]
+            light = np.where(light_bright > 1.5 * light + 0.1, light_bright, light)
+        return dark, light
+
+    dark, light = maps(k)
     window = 3 * k | 1
     # thresholds on smoothed maps (sensor noise), the recogniser's gray from the sharp ones
     dark_ink = _strong(cv2.GaussianBlur(dark, (0, 0), sigma), window)
@@ -160,7 +172,7 @@ def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0) -> 
     is_light = light_region[labels]
     ink = np.where(is_light, light_ink, dark_ink) & (labels > 0)
     if k_gray > k:
-        dark, light = ink_maps(gray, k_gray)
+        dark, light = maps(k_gray)
     normalised = np.clip(255.0 * (1.0 - np.where(is_light, light, dark)), 0, 255).astype(np.uint8)
     return ink.astype(np.uint8) * 255, normalised, light_share
 
@@ -217,9 +229,13 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     if int(gray.max()) - int(gray.min()) < 12:
         return Preprocessed(np.full_like(gray, 255), np.zeros_like(gray), 0.0, False, matrix, True, size)
     corners = find_page(gray) if find_pages else None
+    bright = image.max(axis=2) if image.ndim == 3 else None
     if corners is not None:
         matrix, (pw, ph) = page_homography(corners)
         gray = cv2.warpPerspective(gray, matrix, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if bright is not None:
+            bright = cv2.warpPerspective(bright, matrix, (pw, ph), flags=cv2.INTER_LINEAR,
+                                         borderMode=cv2.BORDER_REPLICATE)
     # the structuring element follows the glyph height, measured on a first pass
     # (no wider than half the image: in a tightly cropped line the text is most of its height);
     # the first pass runs on a copy reduced to about 1000 px, it only measures the glyph height
@@ -237,7 +253,8 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
         k_small = k_next
     h /= factor
     k = int(np.clip(round(0.6 * h), 5, max(5, min(45, min(gray.shape) // 2)))) | 1 if h else k_small
-    binary, flat, light_share = local_ink(gray, k, k_gray=int(max(k, min(1.2 * h, min(gray.shape) // 2))) | 1)
+    binary, flat, light_share = local_ink(gray, k, k_gray=int(max(k, min(1.2 * h, min(gray.shape) // 2))) | 1,
+                                          bright=bright)
     # the skew from the cleaned ink (specks of grain or texture are many and at no angle)
     angle = estimate_skew(clean_mask(binary)[0].astype(np.uint8) * 255) if deskew else 0.0
     if abs(angle) >= 0.2:
