@@ -184,6 +184,18 @@ def glyph_height(binary: np.ndarray) -> float:
     return clean_mask(binary)[1]
 
 
+def _block_share(binary: np.ndarray, h: float) -> float:
+    """Share of the ink in solid blocks (3/4 filled, bold glyphs are not) over two glyph heights both ways."""
+    import cv2
+
+    count, _, stats, _ = cv2.connectedComponentsWithStats((binary > 0).astype(np.uint8), connectivity=8)
+    if count <= 1 or h <= 0:
+        return 0.0
+    w, t, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+    block = (w > 2 * h) & (t > 2 * h) & (area > 0.75 * w * t)
+    return float(area[block].sum()) / float(area.sum())
+
+
 def estimate_skew(binary: np.ndarray, max_degrees: float = MAX_SKEW_DEGREES) -> float:
     """Angle (degrees) that levels the text lines of ``binary`` (text = 255); 0 if no clear answer."""
     import cv2
@@ -243,15 +255,24 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else gray
     # An element wider than a bubble's padding turns the bubble into ink and inflates the height,
     # so the measurement is repeated with the element it suggests until the two agree.
+    # Started from a wide element the agreement can be a false one (bubbles as ink, glyph height
+    # inflated by them); started from a narrow one, with large bold text, another (strokes broken
+    # into fragments).  Both are tried: the one with less ink in solid blocks wins, else the taller.
     k_limit = max(5, min(45, min(small.shape) // 2))
-    k_small, h = min(25, k_limit) | 1, 0.0
-    for _ in range(3):
-        h = glyph_height(local_ink(small, k_small)[0])
-        k_next = int(np.clip(round(0.6 * h), 5, k_limit)) | 1 if h else k_small
-        if abs(k_next - k_small) <= 2:
-            break
-        k_small = k_next
-    h /= factor
+    found = []
+    for start in (min(25, k_limit) | 1, min(11, k_limit) | 1):
+        k_small, h = start, 0.0
+        for _ in range(3):
+            ink = local_ink(small, k_small)[0]
+            h = glyph_height(ink)
+            k_next = int(np.clip(round(0.6 * h), 5, k_limit)) | 1 if h else k_small
+            if abs(k_next - k_small) <= 2:
+                break
+            k_small = k_next
+        found.append((ink, h))
+    # blocks measured against the smaller height: an inflated one would hide the bubbles it came from
+    h_min = min(h for _, h in found)
+    h = -min((_block_share(ink, h_min), -h) for ink, h in found)[1] / factor
     k = int(np.clip(round(0.6 * h), 5, max(5, min(45, min(gray.shape) // 2)))) | 1 if h else k_small
     binary, flat, light_share = local_ink(gray, k, k_gray=int(max(k, min(1.2 * h, min(gray.shape) // 2))) | 1,
                                           bright=bright)
