@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+from engine.errors import MowenError
+
 _override: str | None = None
 
 
-class DeviceError(RuntimeError):
-    pass
+class DeviceError(MowenError, RuntimeError):
+    """A device the user asked for that cannot be used (a user error: one line in the CLI and the GUI)."""
 
 
 def set_device(name: str | None) -> None:

@@ -160,6 +160,9 @@ def test_device_override(monkeypatch):
         device.set_device("tpu")
     monkeypatch.setenv("MOWEN_DEVICE", "quantum")
     device.set_device(None)
+    from engine.errors import MowenError
+
+    assert issubclass(device.DeviceError, MowenError)  # a user's mistake, not a bug
     with pytest.raises(device.DeviceError, match="quantum"):
         device.get_device()
     device.set_device(None)
