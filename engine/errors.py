@@ -17,5 +17,6 @@ class InputError(MowenError, ValueError):
     """An input (file, text, option value) that cannot be used; ValueError for older callers."""
 
 
-class OutputError(MowenError):
-    """An output that cannot be written (existing file, the input itself, a full or read-only disk)."""
+class OutputError(MowenError, OSError):
+    """An output that cannot be written (existing file, the input itself, a full or read-only disk).
+    Also an OSError, so every caller that handles a failed write (the GUI's exports) handles this one."""

@@ -487,12 +487,15 @@ class SegmentTab(TaskTab):
     def open_text_files(self, paths: list[str]) -> None:
         """``mowen TEXT.txt`` and drops: one file goes into the input box, several are batched."""
         if len(paths) == 1:
-            try:
-                self.set_text(Path(paths[0]).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError) as exc:
-                self.show_message(f"Cannot read {paths[0]}: {getattr(exc, 'strerror', None) or exc} "
-                                  "(UTF-8 text expected; batch mode reads other encodings)", error=True)
+            from engine.errors import MowenError
+            from engine.files import read_text_file
+
+            try:  # the engine's one decoder: UTF-8, UTF-16, GB18030; binary refused
+                text, _encoding = read_text_file(paths[0])
+            except MowenError as exc:
+                self.show_message(str(exc), error=True)  # the text already in the box stays
                 return
+            self.set_text(text)
             self.remember_folder(paths[0])
             self.set_current_file(paths[0])
         elif paths:
