@@ -54,3 +54,15 @@ def test_exports_into_a_missing_folder_show_a_message_and_write_nothing(window, 
     assert not ocr.export(str(target))
     assert not target.exists() and ocr.text() == "文字"  # the page's text is still there
     assert segment.input.toPlainText() == "迈向充满希望"
+
+
+def test_pasting_text_into_ocr_keeps_the_page(window, qtbot, files):  # noqa: F811
+    from PySide6.QtGui import QGuiApplication
+
+    image, _text = files
+    window.open_paths([str(image)])
+    _idle(qtbot, window)
+    ocr = window.tab("OcrTab")
+    QGuiApplication.clipboard().setText("not a picture")
+    assert not ocr.paste_image()
+    assert "no image" in ocr.message() and ocr.text() == "文字"
