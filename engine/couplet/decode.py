@@ -18,7 +18,7 @@ first; human lower lines keep it), except where the user locks one.
 Search: beam search over slots (temperature 0) or sampling with temperature, top-k and
 top-p (N candidates, distinct).  An *autoregressive* model (the UniLM seq2seq,
 ``model.autoregressive``) is searched left to right instead: each character is chosen
-given the upper line and the characters already written (``model.next_log_probs``), so the
+given the upper line and the characters already written (``model.start``), so the
 line reads as one sentence rather than N independent guesses.  Characters can be locked at chosen positions (and 藏头
 mode locks the first character).  For a conditional model (the BERT masked LM) the
 candidates are refined by mask-predict (Ghazvininejad et al., 2019): the least confident
@@ -41,6 +41,8 @@ PING_AFTER_PING_PENALTY = 1.0  # an upper line ending in 平 prefers a 仄 lower
 OPPOSITION_BONUS_EVEN = 0.5  # per position (2nd, 4th, 6th …) whose 平仄 opposes the upper's
 OPPOSITION_BONUS_ODD = 0.15
 FALLBACK_LOG_PROB = -50.0  # for characters outside the model's vocabulary
+LM_SHORTLIST = 32  # candidates per beam the character LM rescores at each step
+MAX_CANDIDATES, MAX_BEAM, MAX_REFINE = 50, 64, 10  # option ranges (larger ones run for minutes)
 # characters used only when a model's vocabulary cannot fill every slot (tiny test models)
 _FALLBACK_CHARS = ("天地人山水风云日月花草春秋江河湖海星辰雪雨霜露松竹梅兰书画琴棋诗酒茶香金玉石木火土"
                    "东西南北红绿青白黄紫高低长短新旧古今来去大小多少深浅远近明暗开合")
@@ -170,11 +172,7 @@ class _Problem:
         model_score = rows[ps].sum(axis=0)
         total = model_score + self.bonus[g]
         total[self.banned] = -np.inf
-        how_many = min(how_many, len(total))
-        k = how_many
-        top = np.argpartition(-total, k - 1)[:k]
-        top = top[np.argsort(-total[top], kind="stable")]
-        out = [(self.model.vocab[j], float(total[j]), float(model_score[j])) for j in top if np.isfinite(total[j])]
+        out = [(self.model.vocab[j], float(total[j]), float(model_score[j])) for j in _top(total, how_many)]
         if len(out) < self.needed:  # tiny vocabularies: top up with fallback characters
             for ch in self.fallback(self.needed - len(out), {c for c, _, _ in out}):
                 lp = FALLBACK_LOG_PROB * len(ps)
@@ -228,13 +226,7 @@ def _sample(problem: _Problem, rows: np.ndarray, fixed: dict[int, str], temperat
         options = [(ch, tot) for ch, tot, _ in problem.candidates(rows, g, how_many) if ch not in used]
         if top_k and top_k > 0:
             options = options[:top_k]
-        scores = np.array([tot for _, tot in options], np.float64) / max(temperature, 1e-6)
-        probs = np.exp(scores - scores.max())
-        probs /= probs.sum()
-        if top_p < 1.0:
-            keep = int(np.searchsorted(np.cumsum(probs), top_p) + 1)
-            probs = probs[:keep] / probs[:keep].sum()
-        ch = options[int(rng.choice(len(probs), p=probs))][0]
+        ch = options[_pick([tot for _, tot in options], temperature, top_p, rng)][0]
         used.add(ch)
         chars.append(ch)
     return tuple(chars)
@@ -242,7 +234,7 @@ def _sample(problem: _Problem, rows: np.ndarray, fixed: dict[int, str], temperat
 
 def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out: int, temperature: float,
                     top_k: int, top_p: float, rng: np.random.Generator) -> list[tuple[str, ...]]:
-    """Lower lines written left to right by ``model.next_log_probs`` → slot assignments.
+    """Lower lines written left to right by ``model.start(upper)`` (an incremental decoder) → slot assignments.
 
     Temperature 0: beam search of ``width`` (≥ n_out) partial lines, ranked by model log-prob
     plus rule bonus.  Otherwise ``n_out`` lines sampled in parallel (temperature, top-k,
@@ -258,18 +250,15 @@ def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out:
     beams: list[tuple[float, list[str], dict[int, str], int]] = [(0.0, [], dict(fixed), 0)]
     if sampling:
         beams = beams * size
-    stepper = model.start(upper) if hasattr(model, "start") else None
+    decoder = model.start(upper)
     for i, u in enumerate(upper):
-        if stepper is not None:
-            if i > 0:  # the character just written is the next slot's input
-                stepper.advance([parent for *_, parent in beams], [chars[-1] for _, chars, _, _ in beams])
-            rows = stepper.next_log_probs()  # also at punctuation: its input enters the cache
+        if i > 0:  # the character just written is the next slot's input
+            decoder.advance([parent for *_, parent in beams], [chars[-1] for _, chars, _, _ in beams])
+        rows = decoder.next_log_probs()  # also at punctuation: its input enters the cache
         if is_punct(u):
             beams = [(s, chars + [u], slots, b) for b, (s, chars, slots, _) in enumerate(beams)]
             continue
         g = problem.slot_of[i]
-        if stepper is None:
-            rows = model.next_log_probs(upper, [chars for _, chars, _, _ in beams])
         bonus = _bonus_vector(upper, [i], classes, problem.tone_weight)
         expanded = []
         for b, (s, chars, slots, _) in enumerate(beams):
@@ -284,26 +273,29 @@ def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out:
             total[problem.banned] = -np.inf
             used = [model.index[c] for c in slots.values() if c in model.index]
             total[used] = -np.inf
-            options = _top(total, max(width, top_k or 0, 64) if sampling else width)
-            if lm is not None and options:  # shallow fusion on the model's best few
+            keep = max(width, top_k or 0, 64) if sampling else width
+            if lm is not None:  # shallow fusion on the model's best few
                 options = _top(total, max(4 * width, LM_SHORTLIST, top_k or 0))
                 context = _phrase_context(chars)
-                for j, _ in options:
+                for j in options:
                     total[j] += lm_weight * lm.logp(context, model.vocab[j])
-                options = sorted(options, key=lambda o: -total[o[0]])[: max(width, top_k or 0, 64) if sampling else width]
-            if not options:  # a vocabulary too small for this line (tiny test models)
-                taken = set(slots.values())
-                options = [(None, ch) for ch in problem.fallback(max(1, width if not sampling else 1), taken)]
-            if sampling:
-                ch = _draw(options, total, temperature, top_k, top_p, rng, model.vocab)
-                step = float(total[model.index[ch]]) if ch in model.index else FALLBACK_LOG_PROB
-                expanded.append((s + step, chars + [ch], {**slots, g: ch}, b))
+                options = sorted(options, key=lambda j: -total[j])[:keep]
             else:
-                for j, ch in options:
-                    ch = model.vocab[j] if j is not None else ch
-                    step = float(total[j]) if j is not None else \
-                        FALLBACK_LOG_PROB + _bonus_of(upper, [i], ch, problem.tone_weight)
+                options = _top(total, keep)
+            if not options:  # a vocabulary too small for this line (tiny test models)
+                for ch in problem.fallback(1 if sampling else width, set(slots.values())):
+                    step = FALLBACK_LOG_PROB + _bonus_of(upper, [i], ch, problem.tone_weight)
                     expanded.append((s + step, chars + [ch], {**slots, g: ch}, b))
+                    if sampling:
+                        break
+            elif sampling:
+                if top_k and top_k > 0:
+                    options = options[:top_k]
+                j = options[_pick([total[j] for j in options], temperature, top_p, rng)]
+                expanded.append((s + float(total[j]), chars + [model.vocab[j]], {**slots, g: model.vocab[j]}, b))
+            else:
+                for j in options:
+                    expanded.append((s + float(total[j]), chars + [model.vocab[j]], {**slots, g: model.vocab[j]}, b))
         if not sampling:
             expanded.sort(key=lambda beam: -beam[0])
         beams = expanded[:size]
@@ -315,8 +307,6 @@ def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out:
             out.append(a)
     return out[:n_out]
 
-
-LM_SHORTLIST = 32  # candidates per beam the character LM rescores at each step
 
 
 def _fluency_model(model):
@@ -337,26 +327,23 @@ def _phrase_context(chars: list[str]) -> str:
     return "".join(reversed(context))
 
 
-def _top(total: np.ndarray, k: int) -> list[tuple[int, str]]:
+def _top(total: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` largest finite entries of ``total``, best first."""
     k = min(k, len(total))
     top = np.argpartition(-total, k - 1)[:k]
     top = top[np.argsort(-total[top], kind="stable")]
-    return [(int(j), None) for j in top if np.isfinite(total[j])]
+    return [int(j) for j in top if np.isfinite(total[j])]
 
 
-def _draw(options, total, temperature, top_k, top_p, rng, vocab) -> str:
-    """One character from the filtered, tempered distribution over ``options`` (best first)."""
-    if options[0][0] is None:  # fallback characters only
-        return options[0][1]
-    if top_k and top_k > 0:
-        options = options[:top_k]
-    scores = np.array([total[j] for j, _ in options], np.float64) / max(temperature, 1e-6)
+def _pick(scores, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """Index drawn from ``scores`` (best first) tempered by ``temperature`` and cut to the top-p mass."""
+    scores = np.asarray(scores, np.float64) / max(temperature, 1e-6)
     probs = np.exp(scores - scores.max())
     probs /= probs.sum()
     if top_p < 1.0:
         keep = int(np.searchsorted(np.cumsum(probs), top_p) + 1)
         probs = probs[:keep] / probs[:keep].sum()
-    return vocab[options[int(rng.choice(len(probs), p=probs))][0]]
+    return int(rng.choice(len(probs), p=probs))
 
 
 def _assemble(problem: _Problem, chars: tuple[str, ...]) -> str:
@@ -376,9 +363,7 @@ def _alternatives(problem: _Problem, rows: np.ndarray, k: int):
             continue
         row = rows[i].copy()
         row[problem.banned] = -np.inf  # the upper line's characters (重字) are never offered
-        top = np.argpartition(-row, min(k, len(row) - 1))[:k]
-        top = top[np.argsort(-row[top], kind="stable")]
-        out.append(tuple((vocab[j], float(np.exp(row[j]))) for j in top if np.isfinite(row[j])))
+        out.append(tuple((vocab[j], float(np.exp(row[j]))) for j in _top(row, k)))
     return tuple(out)
 
 
@@ -422,8 +407,6 @@ def _merge_locks(core: str, locked: dict[int, str] | None, acrostic: str | None)
         raise InvalidLine("the same character is locked where the upper line has different characters")
     return {slots[g][0]: ch for g, ch in by_slot.items()}
 
-
-MAX_CANDIDATES, MAX_BEAM, MAX_REFINE = 50, 64, 10
 
 
 def _check_options(n, temperature, top_k, top_p, beam_width, refine_steps) -> None:

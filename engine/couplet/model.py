@@ -285,17 +285,18 @@ class IncrementalUniLM:
     :func:`unilm_logits`, checked against it in the tests) — a few milliseconds per step
     where the full pass grows with the line.
 
-    ``next_log_probs()`` → (B, V) logits for the slot after each beam's written prefix;
-    ``advance(parents, chars)`` keeps beam ``parents[j]`` as new beam ``j`` and writes
-    ``chars[j]`` (token ids) into it."""
+    ``next_log_probs()`` → (B, V) float32 log-probabilities (special tokens and punctuation
+    -inf) for the slot after each beam's written prefix; ``advance(parents, chars)`` keeps
+    beam ``parents[j]`` as new beam ``j`` and writes character ``chars[j]`` into it."""
 
-    def __init__(self, hf_model, upper_ids: list[int]):
-        self.net = hf_model
+    def __init__(self, model: "UniLMCouplet", upper: str):
+        self.model = model
+        self.net = hf_model = model.net
         cfg = hf_model.config
         self.heads, self.dim = cfg.num_attention_heads, cfg.hidden_size
         self.head_dim = self.dim // self.heads
-        n = len(upper_ids)
-        up = torch.tensor([[CLS, *upper_ids, SEP]], device=hf_model.device)
+        n = len(upper)
+        up = torch.tensor([[CLS, *model.encode(upper), SEP]], device=hf_model.device)
         emb = self._embed(up, torch.arange(n + 2, device=up.device)[None], 0)
         self.cache: list[tuple[torch.Tensor, torch.Tensor]] = []
         h = emb
@@ -331,7 +332,7 @@ class IncrementalUniLM:
         return layer.output.LayerNorm(layer.output.dense(torch.nn.functional.gelu(layer.intermediate.dense(h))) + h)
 
     @torch.inference_mode()
-    def next_log_probs(self) -> torch.Tensor:
+    def next_log_probs(self) -> np.ndarray:
         b = self.pending.shape[0]
         h = self._embed(self.pending, torch.full((b, 1), self.position, device=self.pending.device), 1)
         for i, layer in enumerate(self.net.bert.encoder.layer):
@@ -340,13 +341,14 @@ class IncrementalUniLM:
             k, v = torch.cat([k_old, k_new], 2), torch.cat([v_old, v_new], 2)
             self.cache[i] = (k, v)
             h = self._finish_layer(layer, h, self._attend(layer, h, k, v))
-        return self.net.cls(h)[:, 0]
+        return self.model._finish(self.net.cls(h)[:, 0])
 
-    def advance(self, parents: list[int], chars: list[int]) -> None:
+    def advance(self, parents: list[int], chars: list[str]) -> None:
         # before the first choice every beam descends from the one start state
         index = torch.tensor(parents if self.pending.shape[0] > 1 else [0] * len(parents), device=self.pending.device)
         self.cache = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.cache]
-        self.pending = torch.tensor(chars, device=self.pending.device)[:, None]
+        ids = [self.model.index.get(ch, UNK) for ch in chars]
+        self.pending = torch.tensor(ids, device=self.pending.device)[:, None]
         self.position += 1
 
 
@@ -375,9 +377,9 @@ class UniLMCouplet(CoupletModel):
     def _prefix_ids(self, upper: str, prefix) -> list[int]:
         return [self.index.get(u, UNK) if is_punct(u) else self.index.get(ch, UNK) for u, ch in zip(upper, prefix)]
 
-    def start(self, upper: str) -> "UniLMStepper":
-        """A left-to-right decoder for ``upper`` with cached keys and values (see :class:`UniLMStepper`)."""
-        return UniLMStepper(self, upper)
+    def start(self, upper: str) -> IncrementalUniLM:
+        """A left-to-right decoder for ``upper`` with cached keys and values."""
+        return IncrementalUniLM(self, upper)
 
     @torch.inference_mode()
     def next_log_probs(self, upper: str, prefixes: list[list[str]]) -> np.ndarray:
@@ -398,13 +400,12 @@ class UniLMCouplet(CoupletModel):
         return self._finish(unilm_logits(self.net, up, pre))
 
     def _greedy(self, upper: str) -> list[str]:
-        line: list[str] = []
+        decoder, line = self.start(upper), []
         for i, u in enumerate(upper[:-1]):
-            if is_punct(u):
-                line.append(u)
-                continue
-            row = self.next_log_probs(upper, [line])[0]
-            line.append(self.vocab[int(np.argmax(row))])
+            if i:
+                decoder.advance([0], [line[-1]])
+            row = decoder.next_log_probs()[0]
+            line.append(u if is_punct(u) else self.vocab[int(np.argmax(row))])
         return line + [upper[-1]]
 
     def attention_inputs(self, upper: str, lower: str | None = None) -> tuple[list[str], dict]:
@@ -425,22 +426,6 @@ class UniLMCouplet(CoupletModel):
         up = torch.tensor([self.encode(upper)], device=self.device)
         pre = torch.tensor([self._prefix_ids(upper, prefix)], device=self.device, dtype=torch.long).reshape(1, -1)
         return self.vocab, unilm_logits(self.net, up, pre)[0, -1].float().cpu().numpy()
-
-
-class UniLMStepper:
-    """:class:`IncrementalUniLM` in characters: ``next_log_probs()`` → (B, V) float32 array
-    (special tokens and punctuation -inf); ``advance(parents, chars)`` with characters."""
-
-    def __init__(self, model: UniLMCouplet, upper: str):
-        self.model = model
-        self.upper = upper
-        self.core = IncrementalUniLM(model.net, model.encode(upper))
-
-    def next_log_probs(self) -> np.ndarray:
-        return self.model._finish(self.core.next_log_probs())
-
-    def advance(self, parents: list[int], chars: list[str]) -> None:
-        self.core.advance(parents, [self.model.index.get(ch, UNK) for ch in chars])
 
 
 # --------------------------------------------------------------------------------------
