@@ -7,8 +7,8 @@ seed post, 语言模型 + Viterbi, applied to writing instead of reading).  Deco
 candidate character (shallow fusion, :mod:`engine.couplet.decode`), which pushes the beam
 away from non-words such as 燕色 or 徘明.
 
-It is the OCR package's interpolated absolute-discounting n-gram
-(:class:`engine.ocr.lm.CharNgramLM`), trained on both lines of every couplet in the
+It is the interpolated absolute-discounting n-gram that OCR uses too
+(:class:`engine.ngram.CharNgramLM`), trained on both lines of every couplet in the
 training split (modern couplets weighted up as in training); held-out dev and test lines
 never enter it.  Clause punctuation splits a line into the phrases that are counted.
 
@@ -40,7 +40,7 @@ def training_texts(modern_repeat: int = 2):
 
 
 def main(argv=None) -> int:
-    from engine.ocr.lm import train_char_lm
+    from engine.ngram import train_char_lm
 
     parser = argparse.ArgumentParser(prog="python -m engine.couplet.lm", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)

@@ -468,7 +468,7 @@ def _load(model_dir: Path, kind: str) -> CoupletModel:
     net.to(get_device())
     model = wrap(net, vocab, config, name=model_dir.name)
     if (model_dir / "lm.npz").is_file():  # the fluency model decoding fuses in (engine.couplet.lm)
-        from engine.ocr.lm import CharNgramLM
+        from engine.ngram import CharNgramLM
 
         model.lm = CharNgramLM.load(model_dir / "lm.npz")
     return model
