@@ -229,6 +229,14 @@ def main(argv=None) -> int:
                                             "elapsed": elapsed + time.time() - t0, "config": config, "vocab": vocab,
                                             "data_rng": rng.getstate(), "best_dev": best_dev})
 
+    def keep_if_best(record, dev_loss):
+        """Save the best dev checkpoint beside the latest one (export ships it)."""
+        nonlocal best_dev
+        if dev_loss < best_dev:
+            best_dev = dev_loss
+            record["best"] = True
+            save(best_path)
+
     def export():
         nonlocal step
         if args.export is None:
@@ -285,10 +293,7 @@ def main(argv=None) -> int:
                 dev_loss, dev_acc = evaluate()
                 record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4),
                           "minutes": round((elapsed + time.time() - t0) / 60, 2), "lr": lr_at(step)}
-                if dev_loss < best_dev:
-                    best_dev = dev_loss
-                    record["best"] = True
-                    save(best_path)
+                keep_if_best(record, dev_loss)
                 bar.write(json.dumps(record))
                 with open(log_path, "a", encoding="utf-8") as handle:
                     handle.write(json.dumps(record) + "\n")
@@ -299,10 +304,7 @@ def main(argv=None) -> int:
     dev_loss, dev_acc = evaluate()
     record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4), "final": True,
               "minutes": round((elapsed + time.time() - t0) / 60, 2)}
-    if dev_loss < best_dev:
-        best_dev = dev_loss
-        record["best"] = True
-        save(best_path)
+    keep_if_best(record, dev_loss)
     print(json.dumps(record), file=sys.stderr)
     with open(log_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
