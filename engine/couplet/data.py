@@ -125,18 +125,29 @@ def read_poetry(data_dir: Path = DATA_DIR) -> list[Pair]:
     return _clean_pairs(pairs)
 
 
-def read_modern(data_dir: Path = DATA_DIR) -> list[Pair]:
-    folder = data_dir / "zijianzhao"
+def _modern_pairs(paths, separator: str) -> list[tuple[str, str, str, str]]:
+    """Raw (upper, lower, MODERN, key) from files of ``upper<separator>lower`` lines; the split
+    key is the upper line's Chinese characters, so copies with and without punctuation stay together."""
     pairs = []
-    for path in sorted(folder.glob("*.txt")):
+    for path in paths:
         for line in path.read_text(encoding="utf-8").split("\n"):
-            parts = line.split("\t=>\t")
-            if len(parts) != 2:
-                continue
-            u, l = parts
-            key = "".join(ch for ch in u if is_cjk(ch))
-            pairs.append((u, l, MODERN, key))
-    return _clean_pairs(pairs)
+            parts = line.split(separator)
+            if len(parts) == 2:
+                u, l = parts
+                pairs.append((u, l, MODERN, "".join(ch for ch in u if is_cjk(ch))))
+    return pairs
+
+
+def _zijianzhao_raw(data_dir: Path):
+    return _modern_pairs(sorted((data_dir / "zijianzhao").glob("*.txt")), "\t=>\t")
+
+
+def _modern_extra_raw(data_dir: Path):
+    return _modern_pairs(sorted((data_dir / "modern_extra").glob("*/pairs.tsv")), "\t")
+
+
+def read_modern(data_dir: Path = DATA_DIR) -> list[Pair]:
+    return _clean_pairs(_zijianzhao_raw(data_dir))
 
 
 def _clean_pairs(raw) -> list[Pair]:
@@ -155,15 +166,7 @@ def _clean_pairs(raw) -> list[Pair]:
 
 def read_modern_extra(data_dir: Path = DATA_DIR) -> list[Pair]:
     """The ``modern_extra`` collections: ``upper<TAB>lower`` per line in each ``*/pairs.tsv``."""
-    pairs = []
-    for path in sorted((data_dir / "modern_extra").glob("*/pairs.tsv")):
-        for line in path.read_text(encoding="utf-8").split("\n"):
-            parts = line.split("\t")
-            if len(parts) != 2:
-                continue
-            u, l = parts
-            pairs.append((u, l, MODERN, "".join(ch for ch in u if is_cjk(ch))))
-    return _clean_pairs(pairs)
+    return _clean_pairs(_modern_extra_raw(data_dir))
 
 
 def split_pairs(pairs: list[Pair], dev_fraction: float) -> tuple[list[Pair], list[Pair]]:
@@ -224,11 +227,7 @@ def load_modern_splits(data_dir: Path = DATA_DIR, cache_dir: Path = CACHE_DIR.pa
     if not (data_dir / "poetry_regulated_verse" / "in.txt").is_file():
         raise FileNotFoundError(f"couplet data not found under {data_dir}")
     p_train, _ = split_pairs(read_poetry(data_dir), 0.01)
-    seen, modern = set(), []
-    for p in read_modern(data_dir) + read_modern_extra(data_dir):
-        if (p.upper, p.lower) not in seen:
-            seen.add((p.upper, p.lower))
-            modern.append(p)
+    modern = _clean_pairs(_zijianzhao_raw(data_dir) + _modern_extra_raw(data_dir))  # deduplicated across both
     m_train, held = split_pairs(modern, 0.03)
     dev = [p for p in held if _stable_fraction(p.source + ":" + p.group) < 0.015]
     test = [p for p in held if _stable_fraction(p.source + ":" + p.group) >= 0.015]
