@@ -516,10 +516,12 @@ def _taylor_scaled(scores: torch.Tensor, tau: float, order: int) -> torch.Tensor
     ratio = torch.where(big >= 1, torch.ones_like(big), big)  # C / D, also when C overflows to inf
     total = torch.zeros_like(scores)
     power = torch.ones_like(scores)
+    inverse_factorial = 1.0  # 1 / m! as a float: m! passes int64 from m = 21 (an OverflowError in torch)
     for m in range(order + 1):
         if m:
             power = power * u * ratio
-        total = total + power * d.pow(m - order) / math.factorial(m)
+            inverse_factorial /= m
+        total = total + power * d.pow(m - order) * inverse_factorial
     return total / total.sum(dim=-1, keepdim=True)
 
 

@@ -260,3 +260,13 @@ def test_taylor_softmax_is_not_monotone_for_negative_scores():
     # 1 + x + x^2/2 is smallest at x = -1: a score of -3 gets more mass than -1
     p = taylor_softmax(torch.tensor([-3.0, -1.0, 0.0], dtype=torch.float64))
     assert p[0] > p[1]
+
+
+@pytest.mark.parametrize("order", [22, 50])
+def test_high_order_taylor_softmax_approaches_softmax(order):
+    """Orders past 20 have m! beyond int64 (found by the hostile property test as an OverflowError)."""
+    from engine.attention.normalizers import normalize
+
+    scores = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
+    got = normalize(scores, "taylor_softmax", order=order)
+    torch.testing.assert_close(got, torch.softmax(scores, -1), atol=1e-9, rtol=0)
