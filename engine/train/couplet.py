@@ -30,10 +30,12 @@ import sys
 import time
 from pathlib import Path
 
+from engine.errors import MowenError
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def parse_args(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m engine.train.couplet", description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["cnn", "bert", "unilm"], required=True)
     p.add_argument("--name", help="run / model name (default: couplet-<model>)")
@@ -68,23 +70,52 @@ def parse_args(argv=None):
     p.add_argument("--export", type=Path, help="model folder to write at the end")
     p.add_argument("--export-only", action="store_true", help="write --export from the checkpoint and stop")
     p.add_argument("--no-resume", action="store_true")
-    return p.parse_args(argv)
+    return p
+
+
+def options(**values) -> argparse.Namespace:
+    """The CLI's options with ``values`` in place of defaults, e.g. ``options(model="cnn", steps=3)``."""
+    from engine.train.common import options_from
+
+    return options_from(build_parser(), values)
+
+
+class NoCheckpoint(MowenError):
+    """``--export-only`` with no checkpoint to export."""
+
+
+def run_name(args: argparse.Namespace) -> str:
+    return args.name or f"couplet-{args.model}"
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    from engine.train.common import drive_with_bar
+
+    args = build_parser().parse_args(argv)
+    try:
+        drive_with_bar(train(args), desc=run_name(args))
+    except NoCheckpoint as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def train(args: argparse.Namespace):
+    """Train (or resume, or with ``export_only`` just export) run ``run_name(args)``: yields Progress(optimiser
+    step, total steps, running loss and accuracy, the last dev figures); writes ``checkpoints/couplet/<name>.pt``,
+    ``.best.pt`` and ``.metrics.jsonl`` under ROOT and the ``--export`` folder; returns the last dev record."""
     import torch
-    from tqdm import tqdm
 
     from engine.couplet.data import (MASK, UNK, build_vocab, length_batches, load_modern_splits, load_splits,
                                      training_examples)
     from engine.couplet.model import bert_lower_logits, build_net, export_state, unilm_logits
     from engine.device import bf16_is_fast
-    from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
+    from engine.progress import Progress
+    from engine.train.common import load_checkpoint, save_checkpoint, say, seed_everything
     from engine.weights import save_model_dir
 
     torch.set_num_threads(args.threads)
-    name = args.name or f"couplet-{args.model}"
+    name = run_name(args)
     ckpt_path = ROOT / "checkpoints" / "couplet" / f"{name}.pt"
     log_path = ROOT / "checkpoints" / "couplet" / f"{name}.metrics.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +129,7 @@ def main(argv=None) -> int:
     state = None if args.no_resume else load_checkpoint(ckpt_path)
     if state is not None:
         config, vocab = state["config"], state["vocab"]
-        print(f"resuming {name} at step {state['step']}", file=sys.stderr)
+        say(f"resuming {name} at step {state['step']}")
     else:
         vocab = build_vocab(train)
         defaults = {"cnn": (128, 5, 2e-3), "bert": (256, 4, 1e-3), "unilm": (256, 4, 1e-3)}[args.model]
@@ -127,7 +158,7 @@ def main(argv=None) -> int:
     net = build_net(config)
     if donor is not None:
         net.load_state_dict(donor.net.state_dict())
-        print(f"weights initialised from {args.init}", file=sys.stderr)
+        say(f"weights initialised from {args.init}")
     total_steps = config["steps"]
     optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"], weight_decay=0.01)
 
@@ -159,7 +190,7 @@ def main(argv=None) -> int:
         with torch.no_grad():
             net.get_input_embeddings().weight.copy_(weight)
         config["init_embeddings"] = str(args.init_embeddings.name)
-        print(f"character embeddings initialised from {args.init_embeddings}", file=sys.stderr)
+        say(f"character embeddings initialised from {args.init_embeddings}")
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -249,22 +280,22 @@ def main(argv=None) -> int:
         save_model_dir(args.export, export_state(net), cfg, vocab)
         (args.export / "training.json").write_text(json.dumps(
             {"steps": step, "config": config, "dev": evaluate()}, ensure_ascii=False, indent=1) + "\n")
-        print(f"exported {args.export}", file=sys.stderr)
+        say(f"exported {args.export}")
 
     if args.export_only:
         if state is None:
-            print("no checkpoint to export", file=sys.stderr)
-            return 1
+            raise NoCheckpoint("no checkpoint to export")
         export()
-        return 0
+        return None
 
     examples = training_examples(train, config["modern_repeat"], config.get("poetry_fraction", 1.0), rng)
     n_params = sum(p.numel() for p in net.parameters())
-    print(f"{name}: {n_params / 1e6:.2f}M parameters, vocab {len(vocab)}, {len(examples)} examples/epoch, "
-          f"{len(dev_sample)} dev pairs", file=sys.stderr)
+    say(f"{name}: {n_params / 1e6:.2f}M parameters, vocab {len(vocab)}, {len(examples)} examples/epoch, "
+        f"{len(dev_sample)} dev pairs")
     net.train()
     last_ckpt = t0 = time.time()
-    bar = tqdm(total=total_steps, initial=step, desc=name, mininterval=5, file=sys.stderr)
+    figures = dev_figures = ""
+    yield Progress(step, total_steps)
     run_loss = run_correct = run_n = 0
     finished = False
     while not finished:
@@ -285,32 +316,32 @@ def main(argv=None) -> int:
             run_loss += loss.item()
             run_correct += correct
             run_n += n
-            bar.update(1)
             if step % 50 == 0:
-                bar.set_postfix(loss=f"{run_loss / max(1, run_n):.3f}", acc=f"{run_correct / max(1, run_n):.3f}")
+                figures = f"loss {run_loss / max(1, run_n):.3f} acc {run_correct / max(1, run_n):.3f}"
                 run_loss = run_correct = run_n = 0
             if step % args.eval_every == 0:
                 dev_loss, dev_acc = evaluate()
                 record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4),
                           "minutes": round((elapsed + time.time() - t0) / 60, 2), "lr": lr_at(step)}
                 keep_if_best(record, dev_loss)
-                bar.write(json.dumps(record))
+                say(json.dumps(record), sys.stdout)
                 with open(log_path, "a", encoding="utf-8") as handle:
                     handle.write(json.dumps(record) + "\n")
+                dev_figures = f" · dev loss {dev_loss:.3f} acc {dev_acc:.3f}"
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
                 save()
                 last_ckpt = time.time()
-    bar.close()
+            yield Progress(step, total_steps, figures + dev_figures)  # after a due save: a stop here keeps it
     dev_loss, dev_acc = evaluate()
     record = {"step": step, "dev_loss": round(dev_loss, 4), "dev_acc": round(dev_acc, 4), "final": True,
               "minutes": round((elapsed + time.time() - t0) / 60, 2)}
     keep_if_best(record, dev_loss)
-    print(json.dumps(record), file=sys.stderr)
+    say(json.dumps(record))
     with open(log_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
     save()
     export()
-    return 0
+    return record
 
 
 if __name__ == "__main__":

@@ -232,7 +232,7 @@ def export_model(run: str, name: str, dest_root: Path | None = None) -> Path:
     return dest
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine.train.segment", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--run", default="main", help="run name: checkpoints/segment/<run>/")
@@ -264,18 +264,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1998)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--export", metavar="NAME", help="do not train: copy the run's best model to assets/models/segment/NAME/")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def options(**values) -> argparse.Namespace:
+    """The CLI's options with ``values`` in place of defaults, e.g. ``options(run="tiny", max_steps=3)``."""
+    from engine.train.common import options_from
+
+    return options_from(build_parser(), values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.train.common import drive_with_bar
+
+    args = build_parser().parse_args(argv)
     if args.export:
         print(export_model(args.run, args.export))
         return 0
+    drive_with_bar(train(args), desc=args.run, disable=args.no_progress)
+    return 0
 
+
+def train(args: argparse.Namespace):
+    """Train (or resume) run ``args.run``: yields Progress(optimiser step, total steps, epoch and loss or dev
+    figures); writes ``last.pt``, ``history.jsonl`` and ``best/`` under ``CHECKPOINTS/<run>/``, returns ``best/``."""
     import numpy as np
     import torch
-    from tqdm import tqdm
 
     from engine.device import set_device
+    from engine.progress import Progress
     from engine.segment.model import Featuriser, Segmenter, Tagger, TaggerConfig
-    from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
+    from engine.train.common import load_checkpoint, save_checkpoint, say, seed_everything
     from engine.weights import save_model_dir
 
     torch.set_num_threads(args.threads)
@@ -295,13 +314,13 @@ def main(argv: list[str] | None = None) -> int:
 
     teacher = None
     if args.teachers:
-        print("computing the teachers' scores on the training sentences", file=sys.stderr, flush=True)
+        say("computing the teachers' scores on the training sentences")
         teacher = Teacher([Path(d) for d in args.teachers.split(",")], train)
 
     state = load_checkpoint(run_dir / "last.pt")
     if state is not None:
         chars, bigrams, model_config = state["chars"], state["bigrams"], state["config"]
-        print(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}", file=sys.stderr)
+        say(f"resuming {run_dir} at epoch {state['epoch']} step {state['step']}")
     else:
         seed_everything(args.seed)
         chars, bigrams = build_vocab([e.text for e in train], args.min_bigram_count)
@@ -322,9 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         optimiser.load_state_dict(state["optimiser"])
         epoch, step, batch_index = state["epoch"], state["step"], state["batch_index"]
         best_f1, trained_seconds = state["best_f1"], state["trained_seconds"]
-    print(f"train {len(train)} sentences ({sum(len(e.text) for e in train)} chars), dev {len(dev)}; "
-          f"{len(chars)} chars, {len(bigrams)} bigrams; "
-          f"{sum(p.numel() for p in tagger.parameters())} parameters", file=sys.stderr)
+    say(f"train {len(train)} sentences ({sum(len(e.text) for e in train)} chars), dev {len(dev)}; "
+        f"{len(chars)} chars, {len(bigrams)} bigrams; "
+        f"{sum(p.numel() for p in tagger.parameters())} parameters")
     segmenter = Segmenter(tagger, featuriser, model_config)
 
     def checkpoint():
@@ -338,6 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         for group in optimiser.param_groups:
             group["lr"] = args.lr * group["lr_scale"] * warm * args.decay ** epoch
 
+    # every epoch has the same number of batches (packing depends on the lengths only, not on the shuffle)
+    per_epoch = len(pack_by_length(sorted(range(len(train)), key=lambda i: len(train[i].text)), train, args.batch_chars))
+    total = step + (args.epochs - epoch) * per_epoch - batch_index
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    yield Progress(step, total, f"epoch {epoch + 1}/{args.epochs}")
+
     stop = False
     last_checkpoint = time.monotonic()
     while epoch < args.epochs and not stop:
@@ -345,8 +371,6 @@ def main(argv: list[str] | None = None) -> int:
         np_rng = np.random.default_rng(args.seed * 1000 + epoch)
         batches = make_batches(train, args.batch_chars, rng)
         tagger.train()
-        bar = tqdm(total=len(batches), initial=batch_index, desc=f"epoch {epoch + 1}/{args.epochs}",
-                   disable=args.no_progress, dynamic_ncols=True, mininterval=5)
         total_loss, total_chars = 0.0, 0
         while batch_index < len(batches):
             started = time.monotonic()
@@ -369,15 +393,14 @@ def main(argv: list[str] | None = None) -> int:
             step += 1
             batch_index += 1
             trained_seconds += time.monotonic() - started
-            bar.update(1)
-            bar.set_postfix_str(f"loss {total_loss / max(1, total_chars):.4f}", refresh=False)
             if time.monotonic() - last_checkpoint > args.checkpoint_minutes * 60:
                 checkpoint()
                 last_checkpoint = time.monotonic()
+            # after a due checkpoint: a caller that stops asking here keeps it
+            yield Progress(step, total, f"epoch {epoch + 1}/{args.epochs} loss {total_loss / max(1, total_chars):.4f}")
             if (args.max_minutes and trained_seconds > args.max_minutes * 60) or (args.max_steps and step >= args.max_steps):
                 stop = True
                 break
-        bar.close()
         finished_epoch = batch_index >= len(batches)
         scores = evaluate(segmenter, dev, known_words=known_words)
         tagger.train()
@@ -388,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
                   "transitions": [[round(x, 3) for x in row] for row in tagger.crf.transitions.tolist()]}
         log.write(json.dumps(record) + "\n")
         log.flush()
-        print(f"epoch {epoch + 1}: dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
-              f"F1 {scores['f1']:.4f} OOV R {scores['oov_recall']:.4f}  ({trained_seconds / 60:.1f} min, step {step})", file=sys.stderr, flush=True)
+        say(f"epoch {epoch + 1}: dev P {scores['precision']:.4f} R {scores['recall']:.4f} "
+            f"F1 {scores['f1']:.4f} OOV R {scores['oov_recall']:.4f}  ({trained_seconds / 60:.1f} min, step {step})")
+        yield Progress(step, total, f"epoch {epoch + 1}/{args.epochs} dev F1 {scores['f1']:.4f}")
         if scores["f1"] > best_f1:
             best_f1 = scores["f1"]
             config = dict(model_config, dev_f1=round(best_f1, 5), epoch=epoch + 1, step=step)
@@ -402,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             batch_index = 0
         checkpoint()
         last_checkpoint = time.monotonic()
-    print(f"best dev F1 {best_f1:.4f}; model folder {run_dir / 'best'}", file=sys.stderr)
-    return 0
+    say(f"best dev F1 {best_f1:.4f}; model folder {run_dir / 'best'}")
+    return run_dir / "best"
 
 
 if __name__ == "__main__":

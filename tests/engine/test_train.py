@@ -209,3 +209,94 @@ def test_unilm_couplet_trainer_keeps_the_best_dev_checkpoint_and_exports_it(tmp_
     assert model.kind == "unilm" and model.config["kind"] == "unilm"
     best_line = generate_couplet("春回大地", model=model).best
     assert best_line.rules.hard_ok and best_line.rules.no_reuse
+
+
+# --- train(args) generators: 3 steps, then a second run resumes at step 3 (tiny models, data in tmp_path) ---
+
+def _steps(job):
+    """Drive a trainer's generator; (its Progress reports, its return value)."""
+    from engine.progress import drive
+
+    reports = []
+    return reports, drive(job, reports.append)
+
+
+def _assert_counts_up(reports, first, last):
+    from engine.progress import Progress
+
+    steps = [p.step for p in reports]
+    assert all(isinstance(p, Progress) for p in reports)
+    assert steps[0] == first and steps[-1] == last == reports[-1].total
+    assert steps == sorted(steps) and set(range(first, last + 1)) <= set(steps)
+
+
+def test_trainer_options_are_the_cli_defaults_with_some_replaced():
+    from engine.train import couplet as train_couplet
+
+    args = train_segment.options(run="tiny", max_steps=3)
+    assert (args.run, args.max_steps, args.epochs, args.lr) == ("tiny", 3, 30, 2e-3)
+    assert vars(train_segment.build_parser().parse_args(["--run", "tiny", "--max-steps", "3"])) == vars(args)
+    with pytest.raises(TypeError):
+        train_segment.options(max_step=3)          # a misspelt option is refused, not ignored
+    with pytest.raises(TypeError):
+        train_couplet.options(steps=3)             # --model is required
+
+
+def test_segment_train_yields_progress_and_resumes(tmp_path, monkeypatch):
+    import random
+
+    monkeypatch.setattr(train_segment, "CHECKPOINTS", tmp_path / "checkpoints")
+    words = ["我们", "喜欢", "银杏", "树", "他", "来", "了", "北京", "天气", "很", "好", "今天"]
+    rng = random.Random(0)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(" ".join(rng.choice(words) for _ in range(6)) + "\n" for _ in range(80)), encoding="utf-8")
+    args = dict(data=corpus, run="tiny", hidden=8, char_dim=4, bigram_dim=4, dilations="1", batch_chars=100,
+                epochs=1, dev_tail=True, min_bigram_count=1)
+
+    reports, best = _steps(train_segment.train(train_segment.options(max_steps=3, **args)))
+    _assert_counts_up(reports, 0, 3)
+    assert "loss" in reports[1].message and "dev F1" in reports[-1].message
+    assert (best / "model.safetensors").is_file()
+
+    reports, _ = _steps(train_segment.train(train_segment.options(max_steps=5, **args)))
+    _assert_counts_up(reports, 3, 5)                 # resumed from last.pt, not from step 0
+    history = [json.loads(line) for line in (tmp_path / "checkpoints/tiny/history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [3, 5]
+
+
+def test_couplet_train_yields_progress_and_resumes_where_it_was_stopped(tmp_path, monkeypatch):
+    import random
+
+    import torch
+
+    from engine.couplet import data
+    from engine.couplet.data import Pair
+    from engine.train import couplet as train_couplet
+
+    rng = random.Random(0)
+    chars = "春风花雨山水月日天地人家"
+    pairs = [Pair("".join(rng.choice(chars) for _ in range(n)), "".join(rng.choice(chars) for _ in range(n)),
+                  data.MODERN, str(i)) for i, n in enumerate([5, 7] * 20)]
+    monkeypatch.setattr(data, "load_splits", lambda: (pairs[:32], pairs[32:]))
+    monkeypatch.setattr(train_couplet, "ROOT", tmp_path)
+    # the step budget is part of the run (kept in its checkpoint), so the first run is stopped at step 3 by
+    # asking for no more reports (as a GUI's Cancel does); --ckpt-minutes 0 saves after every step
+    args = train_couplet.options(model="cnn", name="tiny", dim=16, layers=1, steps=6, batch_size=4, warmup=1,
+                                 eval_size=8, ckpt_minutes=0.0)
+    job = train_couplet.train(args)
+    reports = []
+    for report in job:
+        reports.append(report)
+        if report.step == 3:
+            break
+    job.close()
+    assert [p.step for p in reports] == [0, 1, 2, 3] and reports[-1].total == 6
+    ckpt = tmp_path / "checkpoints/couplet/tiny.pt"
+    assert torch.load(ckpt, weights_only=False)["step"] == 3
+
+    reports, final = _steps(train_couplet.train(args))
+    _assert_counts_up(reports, 3, 6)                 # resumed from tiny.pt, not from step 0
+    assert final["final"] and final["step"] == 6
+    assert torch.load(ckpt, weights_only=False)["step"] == 6
+    # the CLI around it: --export-only with no checkpoint is one line and exit status 1, as before
+    assert train_couplet.main(["--model", "cnn", "--name", "none", "--export-only", "--export", str(tmp_path / "x")]) == 1
