@@ -25,6 +25,28 @@ class Decoded:
     columns: tuple[int, ...] = ()   # output column where each character was emitted
 
 
+def _is_cjk(ch: str) -> bool:
+    return ord(ch) >= 0x2E80
+
+
+def tidy_spaces(decoded: Decoded) -> Decoded:
+    """Keep a recognised space only between words: one space, not at either end, and not between two CJK
+    characters (a letter-spaced Chinese line shows gaps that are not spaces)."""
+    text = decoded.text
+    if " " not in text:
+        return decoded
+    keep = []
+    for i, ch in enumerate(text):
+        if ch == " ":
+            before = next((c for c in reversed(text[:i]) if c != " "), None)
+            after = text[i + 1] if i + 1 < len(text) else None
+            if before is None or after is None or after == " " or (_is_cjk(before) and _is_cjk(after)):
+                continue
+        keep.append(i)
+    pick = lambda seq: tuple(seq[i] for i in keep) if seq else seq
+    return Decoded("".join(text[i] for i in keep), pick(decoded.confidences), pick(decoded.columns))
+
+
 def greedy_decode(log_probs: np.ndarray, symbols) -> Decoded:
     """log_probs: (T, S + 1) log-posteriors, column 0 = blank; symbols[i] is class i + 1."""
     if log_probs.size == 0:
@@ -48,7 +70,7 @@ def greedy_decode(log_probs: np.ndarray, symbols) -> Decoded:
         previous = k
     if previous != 0:
         confs.append(float(np.mean(run)))
-    return Decoded("".join(chars), tuple(confs), tuple(cols))
+    return tidy_spaces(Decoded("".join(chars), tuple(confs), tuple(cols)))
 
 
 def beam_decode(log_probs: np.ndarray, symbols, lm=None, *, beam_width: int = 8, lm_weight: float = 0.3,
@@ -69,19 +91,28 @@ def beam_decode(log_probs: np.ndarray, symbols, lm=None, *, beam_width: int = 8,
         lm = None
     # prefix (tuple of class ids) -> [log p ending in blank, log p ending in non-blank]
     beams: dict[tuple, list[float]] = {(): [0.0, -math.inf]}
-    lm_cache: dict[tuple, float] = {(): 0.0}
+    lm_cache: dict[tuple, tuple[float, int]] = {(): (0.0, 0)}
     conf: dict[tuple, tuple] = {(): ()}   # per-character (confidence, column) of the best path so far
 
-    def lm_total(prefix: tuple) -> float:
+    # A space is scored by the recogniser alone: the LM skips it (its context is the last two other characters)
+    # and it earns no length bonus.  lm_cache holds (LM log-probability, characters other than spaces).
+    space = next((k + 1 for k, c in enumerate(symbols) if c == " "), None)
+
+    def lm_total(prefix: tuple) -> tuple[float, int]:
         value = lm_cache.get(prefix)
         if value is None:
-            context = "".join(symbols[k - 1] for k in prefix[-3:-1])
-            value = lm_total(prefix[:-1]) + (lm.logp(context, symbols[prefix[-1] - 1]) if lm else 0.0)
+            before, count = lm_total(prefix[:-1])
+            if prefix[-1] == space:
+                value = (before, count)
+            else:
+                context = "".join(symbols[k - 1] for k in prefix[:-1] if k != space)[-2:]
+                value = (before + (lm.logp(context, symbols[prefix[-1] - 1]) if lm else 0.0), count + 1)
             lm_cache[prefix] = value
         return value
 
     def total(prefix: tuple, scores: list[float]) -> float:
-        return np.logaddexp(scores[0], scores[1]) + lm_weight * lm_total(prefix) + length_bonus * len(prefix)
+        lm_logp, count = lm_total(prefix)
+        return np.logaddexp(scores[0], scores[1]) + lm_weight * lm_logp + length_bonus * count
 
     blank_col = log_probs[:, 0]
     for t in range(T):
@@ -121,5 +152,5 @@ def beam_decode(log_probs: np.ndarray, symbols, lm=None, *, beam_width: int = 8,
         beams = dict(ranked)
     best = max(beams.items(), key=lambda item: total(item[0], item[1]))[0]
     details = conf.get(best, ())
-    return Decoded("".join(symbols[k - 1] for k in best),
-                   tuple(float(c) for c, _ in details), tuple(int(col) for _, col in details))
+    return tidy_spaces(Decoded("".join(symbols[k - 1] for k in best),
+                               tuple(float(c) for c, _ in details), tuple(int(col) for _, col in details)))

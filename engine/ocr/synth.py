@@ -35,7 +35,36 @@ FONT_DIRS = ("/usr/share/fonts", str(Path(__file__).resolve().parents[2] / "asse
 HOLDOUT_EVERY = 50  # corpus line i is test-only when i % HOLDOUT_EVERY == 0
 
 CHINESE_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「」『』—…·～￥"
-ASCII_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))  # no space: CER ignores whitespace
+ASCII_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def _gb2312_row(row: int) -> str:
+    return "".join(b.decode("gb2312") for b in (bytes([0xA0 + row, c]) for c in range(0xA1, 0xFF))
+                   if _decodes(b))
+
+
+def _decodes(b: bytes) -> bool:
+    try:
+        b.decode("gb2312")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+# What Chinese screens and pages show besides hanzi, ASCII and CJK punctuation: the GB2312 symbol rows 1 (marks,
+# math, units, shapes, arrows), 2 (list numbers ⒈ ⑴ ① ㈠ Ⅰ), 3 (full-width forms), 6 (Greek) and 8's pinyin
+# letters, plus Latin-1 letters and the marks screens use.  Left out on purpose: kana (row 4-5), Cyrillic (7),
+# bopomofo and box drawing (8-9) are rare in Chinese text and look like hanzi or dashes (エ 工, ロ 口, カ 力, ─ 一);
+# and symbols drawn exactly like one already in the set (― U+2015 like —, ∶ like ：, Greek capitals like Latin ones,
+# µ like μ; ‖ ˉ ¨ ¤ 〓), whose labels would contradict each other.
+_LOOKALIKES = "　―∶‖ˉˇ¨¤〓ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοµ"
+EXTRA_SYMBOLS = "".join(dict.fromkeys(
+    "".join(_gb2312_row(r) for r in (1, 2, 3, 6)) + _gb2312_row(8)[:26]
+    + "⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳•‱™©®✓✔✗✕€£¢℉Ⅰ"
+    + "".join(chr(c) for c in range(0xC0, 0x100) if chr(c) not in "×÷")
+    + "¡¿«»±×÷°µ¶§¬"))
+EXTRA_SYMBOLS = "".join(c for c in EXTRA_SYMBOLS if c not in _LOOKALIKES)
+SPACE = " "  # a class of its own: the gap between Latin words (and between Latin and hanzi) is read as one space
 
 # (file name, family the face must have) — the fonts named in the issue.
 FONT_FACES = (
@@ -60,9 +89,9 @@ class FontFace:
 @dataclass(frozen=True)
 class LineSample:
     image: np.ndarray  # (H, W) uint8 grayscale crop of one line, any height
-    text: str          # label, no whitespace
+    text: str          # label: single spaces where the text has them, if the charset has the space; else none
     font: str
-    kind: str          # text source: "news", "poem", "couplet", "mixed", "random"
+    kind: str          # text source: "news", "poem", "couplet", "mixed", "symbols", "random"
 
 
 # ---------------------------------------------------------------- text normalisation
@@ -146,7 +175,8 @@ def font_coverage(face: FontFace, chars: list[str]) -> set[str]:
 def coverage_table(cache_path: str | None = None) -> dict[str, frozenset[str]]:
     """face name → set of covered characters (cached as JSON because it takes seconds)."""
     fonts = find_fonts()
-    chars = [c for level in read_charset_levels() for c in level] + list(ASCII_PRINTABLE) + list(CHINESE_PUNCTUATION)
+    chars = [c for level in read_charset_levels() for c in level] + list(ASCII_PRINTABLE + CHINESE_PUNCTUATION
+                                                                          + EXTRA_SYMBOLS)
     cache = Path(cache_path) if cache_path else None
     key = [f"{f.path}#{f.index}" for f in fonts]
     if cache and cache.is_file():
@@ -163,16 +193,12 @@ def coverage_table(cache_path: str | None = None) -> dict[str, frozenset[str]]:
 
 
 def build_charset(coverage: dict[str, frozenset[str]]) -> list[str]:
-    """Recognisable symbols: 通用规范汉字 levels 1-3 that at least one font draws, ASCII, CJK punctuation."""
+    """Recognisable symbols: 通用规范汉字 levels 1-3 that at least one font draws, ASCII, CJK punctuation,
+    then (appended, so the older 8,227-symbol models keep their class ids) the extra symbols and the space."""
     drawable = set().union(*coverage.values()) if coverage else set()
     hanzi = [c for level in read_charset_levels() for c in level if c in drawable]
-    extra = [c for c in ASCII_PRINTABLE + CHINESE_PUNCTUATION if c in drawable]
-    seen, out = set(), []
-    for c in hanzi + extra:
-        if c not in seen:
-            seen.add(c)
-            out.append(c)
-    return out
+    extra = [c for c in ASCII_PRINTABLE + CHINESE_PUNCTUATION + EXTRA_SYMBOLS if c in drawable]
+    return list(dict.fromkeys(hanzi + extra + [SPACE]))
 
 
 # ---------------------------------------------------------------- corpora
@@ -240,6 +266,75 @@ def mixed_text(rng: random.Random, hanzi_source: list[str]) -> str:
         else:
             parts.append(rng.choice(CHINESE_PUNCTUATION + ",.:;!?()-/"))
     return "".join(parts)
+
+
+_ENGLISH_WORDS = ("Open", "file", "Save", "settings", "the", "new", "version", "update", "Mixed", "text", "Download",
+                  "Cancel", "OK", "Menu", "Home", "Login", "user", "name", "Hello", "World", "mode", "Dark", "Light",
+                  "Wi-Fi", "Bluetooth", "App", "Store", "Google", "Chrome", "Windows", "Office", "Word", "Excel",
+                  "report", "of", "and", "for", "to", "in", "on", "is", "at", "by", "with", "from")
+_BULLETS = "●○■□◆◇★☆•·▲△※→√✓✔◎⊙"
+_LIST_MARKS = ("①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳", "⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇", "⒈⒉⒊⒋⒌⒍⒎⒏⒐⒑⒒⒓⒔⒕⒖⒗⒘⒙⒚⒛",
+               "㈠㈡㈢㈣㈤㈥㈦㈧㈨㈩", "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ")
+_BRACKETS = ("〔〕", "〖〗", "【】", "「」", "『』", "《》", "〈〉", "（）", "［］", "｛｝", "«»")
+_MATH = "±×÷≤≥≠≈∞√∑∏∈∪∩∧∨⊥∥∠∫∮≡≌∽∝≮≯∵∴∷⌒"
+_UNITS = ("℃", "℉", "°", "°C", "％", "‰", "‱", "′", "″", "€", "£", "￡", "＄", "￥", "¢", "￠", "№", "§", "©", "®", "™")
+_PINYIN_VOWELS = "āáǎàaēéěèeīíǐìiōóǒòoūúǔùuǖǘǚǜü"
+_GREEK = "ΓΔΘΛΞΠΣΦΨΩαβγδεζηθικλμνξπρστυφχψω"
+
+
+def fullwidth(text: str) -> str:
+    """ASCII 0x21-0x7E → the full-width forms (as typed with a Chinese input method in full-width mode)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def symbol_text(rng: random.Random, hanzi_source: list[str]) -> str:
+    """A line rich in what screens and documents show besides hanzi: units (25℃, 3.5％), bullets and list numbers,
+    brackets, math, full-width forms, Greek, pinyin with tones, Latin-1 names and English words with spaces."""
+    def hanzi(lo=2, hi=8):
+        line = rng.choice(hanzi_source)
+        start = rng.randrange(max(1, len(line) - lo))
+        return line[start:start + rng.randint(lo, hi)]
+
+    def number():
+        return str(rng.randint(0, 10 ** rng.randint(1, 4))) if rng.random() < 0.6 else f"{rng.uniform(0, 100):.1f}"
+
+    parts: list[str] = []
+    if rng.random() < 0.35:  # a list item: bullet or list number first
+        marks = rng.choice((_BULLETS, *_LIST_MARKS))
+        parts.append(rng.choice(marks) if marks is _BULLETS else marks[rng.randrange(min(len(marks), 10))])
+    for _ in range(rng.randint(2, 5)):
+        r = rng.random()
+        if r < 0.25:
+            parts.append(hanzi())
+        elif r < 0.4:
+            parts.append(number() + rng.choice(_UNITS) if rng.random() < 0.8 else rng.choice(_UNITS) + number())
+        elif r < 0.5:
+            a, b = rng.choice(_BRACKETS)
+            parts.append(a + (hanzi(2, 6) if rng.random() < 0.7 else number()) + b)
+        elif r < 0.58:
+            parts.append(number() + rng.choice(_MATH) + number())
+        elif r < 0.68:
+            chunk = rng.choice((number(), rng.choice(_LATIN_WORDS), rng.choice(_ENGLISH_WORDS),
+                                "".join(rng.choice(ASCII_PRINTABLE) for _ in range(rng.randint(1, 4)))))
+            parts.append(fullwidth(chunk))
+        elif r < 0.74:
+            parts.append("".join(rng.choice(_GREEK) for _ in range(rng.randint(1, 2))) + rng.choice(("", "-", "=")))
+        elif r < 0.8:
+            syllable = lambda: (rng.choice("bpmfdtnlgkhjqxzcsrwy") + rng.choice(_PINYIN_VOWELS)
+                                + rng.choice(("", "n", "ng", "o", "i")))
+            parts.append(" ".join(syllable() for _ in range(rng.randint(1, 3))))
+        elif r < 0.92:
+            words = [rng.choice(_ENGLISH_WORDS) for _ in range(rng.randint(1, 4))]
+            if rng.random() < 0.25:
+                words[0] = rng.choice(("Café", "Müller", "José", "Zoë", "naïve", "São", "Ångström", "façade"))
+            parts.append(" ".join(words))
+        else:
+            parts.append(rng.choice(_BULLETS + _MATH + "→←↑↓※§¶¡¿…—～·、"))
+    text = parts[0]
+    for part in parts[1:]:
+        latin = text[-1:].isascii() and text[-1:].isalnum() or part[:1].isascii() and part[:1].isalnum()
+        text += " " + part if latin and rng.random() < 0.6 else part
+    return text
 
 
 # ---------------------------------------------------------------- rendering
@@ -366,6 +461,8 @@ class LineSynthesizer:
             return "".join(rng.choice(self.hanzi) for _ in range(n))
         if kind == "mixed":
             return mixed_text(rng, self.sources["news"])[: self.max_chars * 2]
+        if kind == "symbols":
+            return symbol_text(rng, self.sources["news"])[: self.max_chars * 2]
         line = rng.choice(self.sources[kind])
         n = rng.randint(1, self.max_chars)
         start = rng.randrange(max(1, len(line) - n + 1))
@@ -395,7 +492,8 @@ class LineSynthesizer:
         lo, hi = self.size_range
         size = int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
         image = render_text_image(text, face, size, rng, degrade=degrade)
-        return LineSample(image, strip_space(text), face.name, kind)
+        label = " ".join(text.split()) if SPACE in self.charset_set else strip_space(text)
+        return LineSample(image, label, face.name, kind)
 
 
 # ---------------------------------------------------------------- multi-process batches

@@ -79,7 +79,7 @@ def ship(args) -> int:
     # benchmark figures are added afterwards by `benchmarks/ocr.py --update-manifest`
     write_manifest(target, name=args.ship, task="ocr", loader="engine.ocr.model:load", metrics=metrics,
                    default=True, summary="CRNN (CNN + BiLSTM + CTC) line recogniser for printed Chinese, "
-                   "8,227 symbols, with a character trigram LM; trained on synthetic lines")
+                   f"{config['num_symbols']:,} symbols, with a character trigram LM; trained on synthetic lines")
     print(f"shipped {target}: {metrics}")
     return 0
 
@@ -115,6 +115,42 @@ def evaluate(net, val, symbols, batch=32):
                 pairs.append((hyp, text))
     net.train()
     return corpus_cer(pairs), pairs
+
+
+def grow_classifier(donor: dict, fresh: dict, symbols: list[str]) -> dict:
+    """``donor``'s weights in the shape of ``fresh``, whose classifier has more ``symbols`` (appended ones).
+
+    An appended symbol whose NFKC form is an old symbol (full-width Ａ, ％) starts as a copy of that symbol's row,
+    a little less likely; any other starts with zero weights and a bias far below every old one.  Random rows,
+    or a constant one near the old biases, would outvote the trained rows (where the model sees no character all
+    its logits are strongly negative) and the model would start by reading garbage; this way it starts reading
+    exactly as the donor did.
+    """
+    import unicodedata
+
+    grown = dict(donor)
+    weight, bias = donor["classifier.weight"].float(), donor["classifier.bias"].float()
+    n = weight.shape[0]  # the blank + the old symbols
+    old_ids = {c: i + 1 for i, c in enumerate(symbols[: n - 1])}
+    new_weight = torch_zeros_like(fresh["classifier.weight"])
+    new_bias = torch_zeros_like(fresh["classifier.bias"]) + float(bias[1:].min()) - 20.0
+    new_weight[:n], new_bias[:n] = weight, bias
+    for k, c in enumerate(symbols[n - 1:], start=n):
+        twin = old_ids.get(unicodedata.normalize("NFKC", c))
+        if twin is not None:
+            new_weight[k], new_bias[k] = weight[twin], bias[twin] - 1.0
+    grown["classifier.weight"], grown["classifier.bias"] = new_weight, new_bias
+    return grown
+
+
+def torch_zeros_like(t):
+    import torch
+
+    return torch.zeros_like(t, dtype=torch.float32)
+
+
+# the text mix of training and validation lines; the "symbols" lines teach the symbols beyond hanzi and ASCII
+TEXT_WEIGHTS = {"news": 0.42, "poem": 0.12, "couplet": 0.1, "mixed": 0.12, "symbols": 0.16, "random": 0.08}
 
 
 def main(argv=None) -> int:
@@ -174,16 +210,22 @@ def main(argv=None) -> int:
         from engine.weights import load_state_dict, read_config
         init_config = read_config(Path(args.init))
         # a shipped folder adds decoding settings; only the network's shape has to match
-        if any(init_config.get(k) != config[k] for k in ("architecture", "num_symbols", "channels", "hidden")):
+        if any(init_config.get(k) != config[k] for k in ("architecture", "channels", "hidden")):
             print(f"{args.init} has another network shape than this run", file=sys.stderr)
             return 2
-        net.load_state_dict(load_state_dict(Path(args.init)))
-        print(f"initialised from {args.init}", file=sys.stderr)
+        init_symbols = (Path(args.init) / "charset.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        if init_symbols != symbols[: len(init_symbols)]:
+            print(f"{args.init}: its character set is not a prefix of this run's", file=sys.stderr)
+            return 2
+        net.load_state_dict(grow_classifier(load_state_dict(Path(args.init)), net.state_dict(), symbols))
+        print(f"initialised from {args.init} ({len(init_symbols)} of {len(symbols)} symbols)", file=sys.stderr)
     # bf16 autocast where the CPU has native bf16 (about 2x faster steps); the CTC loss stays in fp32
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_is_fast(torch.device("cpu")))
 
-    train_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=False, max_chars=args.max_chars)
-    val_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=True, max_chars=args.max_chars)
+    train_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=False, max_chars=args.max_chars,
+                                            weights=TEXT_WEIGHTS)
+    val_synth = synth_mod.LineSynthesizer(symbols, coverage, held_out=True, max_chars=args.max_chars,
+                                          weights=TEXT_WEIGHTS)
     val = [(prepare_line(s.image), s.text) for s in (val_synth.sample(900_000_000 + i) for i in range(args.val_size))]
     fonts = val_synth.fonts
     val_clean = [(prepare_line(s.image), s.text) for s in
