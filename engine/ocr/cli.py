@@ -23,25 +23,21 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from engine.ocr.pipeline import default_model, ocr
-    from engine.ocr.result import OcrInputError
+    from engine.ocr.pipeline import ocr_batch
+    from engine.progress import drive
 
-    failures = 0
-    model = None
     many = len(args.images) > 1
-    for path in args.images:
-        try:
-            if model is None:
-                model = default_model()
-            result = ocr(path, not args.no_lm, model=model)
-        except OcrInputError as exc:
-            failures += 1
+
+    def show(report) -> None:
+        if report.partial is None:
+            return
+        path, result = report.partial
+        if isinstance(result, str):   # the image could not be read: its message
             if args.format == "jsonl":
-                print(json.dumps({"path": path, "error": str(exc)}, ensure_ascii=False), flush=True)
+                print(json.dumps({"path": path, "error": result}, ensure_ascii=False), flush=True)
             else:
-                print(f"mowen: error: {exc}", file=sys.stderr)
-            continue
-        if args.format == "jsonl":
+                print(f"mowen: error: {result}", file=sys.stderr)
+        elif args.format == "jsonl":
             record = {"path": path, "text": result.text,
                       "lines": [{"box": list(l.box), "text": l.text, "confidence": round(l.confidence, 4)}
                                 for l in result.lines],
@@ -55,4 +51,8 @@ def run(args) -> int:
             print(result.text, flush=True)
             for w in result.warnings:
                 print(f"mowen: warning: {w}", file=sys.stderr)
+
+    # the GUI's batch runs the same loop (engine.ocr.pipeline.ocr_batch)
+    results = drive(ocr_batch(args.images, not args.no_lm), show)
+    failures = sum(isinstance(outcome, str) for _, outcome in results)
     return 1 if failures == len(args.images) else 0

@@ -3,7 +3,9 @@
 ``ocr(image)`` runs the stages of this package in order and returns an :class:`OcrResult`
 (lines with boxes in original image pixels, text and per-character confidences, the
 whole text in reading order, warnings).  ``ocr_batch`` is the long-job form (a generator
-yielding :class:`engine.progress.Progress`) used by the GUI's batch mode and the CLI.
+yielding :class:`engine.progress.Progress`) used by the GUI's batch mode and the CLI;
+``ocr_page`` also returns the pixels (the oriented image and the flattened page the line
+finder read), and ``view_page`` reads them again for an earlier result.
 This module imports no torch at import time; the model is loaded on first use.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from engine.ocr.result import OcrInputError, OcrLine, OcrPage, OcrResult
 from engine.progress import Job, Progress
@@ -50,13 +52,10 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     Raises :class:`OcrInputError` for inputs that are not usable images.
     """
     from engine.ocr.detect import cut_line, detect_lines
-    from engine.ocr.load import load_image
-    from engine.ocr.preprocess import preprocess
     from engine.ocr.recognise import recognise
 
     started = time.perf_counter()
-    loaded = load_image(image)
-    pre = preprocess(loaded.rgb, deskew=deskew)
+    loaded, pre = _read(image, deskew)
     layout = detect_lines(pre)
     warnings = list(loaded.warnings) + list(layout.warnings)
     lines: list[OcrLine] = []
@@ -70,16 +69,39 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
                 continue
             x0, y0, x1, y1 = line.box
             box = (int(x0 * inv), int(y0 * inv), int(round(x1 * inv)), int(round(y1 * inv)))
-            lines.append(OcrLine(box, d.text, d.confidences))
+            page_box = tuple(int(v) for v in line.core) if line.core is not None else None
+            lines.append(OcrLine(box, d.text, d.confidences, page_box))
         if not lines:
             warnings.append("no text recognised")
     result = OcrResult(tuple(lines), "\n".join(l.text for l in lines), tuple(warnings), loaded.original_size,
                        time.perf_counter() - started)
+    return _page(result, loaded, pre, vertical=layout.vertical)
+
+
+def view_page(image, result: OcrResult, *, deskew: bool = True) -> OcrPage:
+    """The pixels of an earlier ``result`` of ``image``, read again without the recogniser → :class:`OcrPage`.
+
+    A batch keeps its results, not every page's pixels; loading and preprocessing are
+    deterministic, so the result's boxes (``box`` and ``page_box``) fit the page read again.
+    """
+    loaded, pre = _read(image, deskew)
+    return _page(result, loaded, pre)
+
+
+def _read(image, deskew: bool):
+    from engine.ocr.load import load_image
+    from engine.ocr.preprocess import preprocess
+
+    loaded = load_image(image)
+    return loaded, preprocess(loaded.rgb, deskew=deskew)
+
+
+def _page(result: OcrResult, loaded, pre, **extra) -> OcrPage:
+    # the preprocessed image is the flattened page: its corners in the loaded image and the 3x3
+    # matrix loaded → preprocessed pixels let a viewer map between the two
     return OcrPage(result, loaded.rgb, pre.binary, loaded.scale, loaded.source,
-                   {"angle": pre.angle, "inverted": pre.inverted, "vertical": layout.vertical,
-                    # the preprocessed image is the flattened page: its corners in the loaded image and
-                    # the 3x3 matrix loaded → preprocessed pixels let a viewer draw boxes on either
-                    "page": pre.page, "matrix": pre.matrix.tolist()})
+                   {"angle": pre.angle, "inverted": pre.inverted, "page": pre.page, "matrix": pre.matrix.tolist(),
+                    **extra})
 
 
 def ocr(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> OcrResult:
@@ -87,23 +109,31 @@ def ocr(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> OcrRe
     return ocr_page(image, use_lm, model=model, deskew=deskew).result
 
 
-def ocr_batch(sources: Iterable, use_lm: bool = True, *, model=None) -> Job[list]:
+def ocr_batch(sources: Iterable, use_lm: bool = True, *, model=None, read: Callable | None = None,
+              pages: bool = False) -> Job[list]:
     """Read many images; yields Progress(partial=(source, OcrResult or error message)) after each.
 
     Returns the list of (source, OcrResult | str) in input order.  An unreadable image gives
-    its error message in place of a result and the batch goes on.
+    its error message in place of a result and the batch goes on.  The CLI and the GUI's batch
+    both run this loop.  ``pages=True`` puts the whole :class:`OcrPage` (with its pixels) in each
+    report instead of the result, for a viewer to keep what it shows; the returned list still
+    holds results only.  ``read(source, use_lm) → OcrPage`` replaces :func:`ocr_page` (the GUI's
+    injected reader, a test's fake).
     """
     sources = list(sources)
     results: list = []
     yield Progress(0, len(sources), "loading the OCR model")
     for i, source in enumerate(sources):
         try:
-            if model is None:
-                model = default_model()
-            outcome = ocr(source, use_lm, model=model)
+            if read is not None:
+                page = read(source, use_lm)
+            else:
+                model = model or default_model()
+                page = ocr_page(source, use_lm, model=model)
+            outcome, report = page.result, page
         except OcrInputError as exc:
-            outcome = str(exc)
+            outcome = report = str(exc)
         results.append((source, outcome))
         name = Path(str(source)).name if not isinstance(source, (bytes, bytearray)) else f"image {i + 1}"
-        yield Progress(i + 1, len(sources), name, partial=(source, outcome))
+        yield Progress(i + 1, len(sources), name, partial=(source, report if pages else outcome))
     return results

@@ -17,6 +17,9 @@ class OcrLine:
     box: tuple[int, int, int, int]   # x0, y0, x1, y1 in the original image (x1, y1 exclusive)
     text: str
     confidences: tuple[float, ...]   # one per character of text, in [0, 1]
+    # the same line's ink box in OcrPage.preprocessed (the flattened, deskewed page), which a
+    # viewer draws on that page; None where unknown.  Not part of to_json (display only).
+    page_box: tuple[int, int, int, int] | None = None
 
     @property
     def confidence(self) -> float:
@@ -45,8 +48,9 @@ class OcrPage:
     """A result together with the pixels it came from (what the GUI draws)."""
 
     result: OcrResult
-    image: Any          # (H, W, 3) uint8 RGB as loaded (possibly downscaled, see ``scale``)
-    preprocessed: Any   # (H, W) uint8 binarised, deskewed image used for layout
+    image: Any          # (H, W, 3) uint8 RGB as loaded: EXIF-oriented, possibly downscaled (see ``scale``)
+    preprocessed: Any   # (H', W') uint8 binary (text = 255) the line finder read: the page flattened
+    #                     (photos) and deskewed; the lines' ``page_box`` are in its pixels
     scale: float = 1.0  # loaded pixels per original pixel
     source: str = ""
     extra: dict = field(default_factory=dict)
