@@ -2,12 +2,18 @@
 
 All recognition runs through the shared JobRunner (never on the GUI thread); the engine
 function is injected (``ocr=``) so tests can pass a fast fake.  The default imports the
-engine lazily, so importing this module loads neither torch nor the model.
+engine lazily, so importing this module loads neither torch nor the model.  What is drawn is
+what the engine read: its EXIF-oriented image, or with "Show preprocessed" the flattened,
+deskewed binary page with the boxes in that page's pixels.  A batch runs the CLI's loop
+(``engine.ocr.pipeline.ocr_batch``); the pixels of the last pages read stay in memory (up to
+PAGE_CACHE_BYTES), another page is read again by the engine (``view_page``) when shown.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +32,7 @@ LOW_CONFIDENCE = 0.6
 LOW_COLOUR = QColor(255, 220, 120)
 CONFIDENCE = QTextFormat.Property.UserProperty + 1    # per character, kept in its format through edits
 ALTERNATIVES = QTextFormat.Property.UserProperty + 2
+PAGE_CACHE_BYTES = 300_000_000   # pixels of recently read pages kept for showing (~6 phone photos)
 
 
 def _default_ocr(source, use_lm: bool = True):
@@ -33,21 +40,6 @@ def _default_ocr(source, use_lm: bool = True):
     from engine.ocr.pipeline import ocr_page
 
     return ocr_page(source, use_lm)
-
-
-def _batch_job(ocr: Callable, paths: list[str], use_lm: bool):
-    """Progress generator over many files; an unreadable file becomes an error entry, the batch goes on."""
-    from engine.progress import Progress
-
-    results = []
-    for i, path in enumerate(paths):
-        try:
-            outcome: Any = ocr(path, use_lm).result
-        except Exception as exc:  # each file's failure is reported in its row, not raised
-            outcome = str(exc) or type(exc).__name__
-        results.append((path, outcome))
-        yield Progress(i + 1, len(paths), Path(path).name, partial=(path, outcome))
-    return results
 
 
 def _char_format(confidence: float, alternatives=()) -> QTextCharFormat:
@@ -72,9 +64,10 @@ class OcrTab(TaskTab):
     def __init__(self, runner, *, ocr: Callable = _default_ocr, parent=None):
         super().__init__(runner, parent)
         self._ocr = ocr
-        self.page = None                  # the OcrPage shown (single image)
+        self.page = None                  # the OcrPage on screen (the image read, or the batch row's)
         self.batch_results: list[tuple[str, Any]] = []
-        self._shown_boxes: list = []
+        self._pages: OrderedDict[str, Any] = OrderedDict()   # key → OcrPage, newest last (PAGE_CACHE_BYTES)
+        self._pending_row = -1   # a batch row to show once the running job ends
         self._updating_text = False
         # Edits belong to their page (keyed by path, or a name per pasted image) until discarded:
         # switching pages shows them again, Export all writes them, closing asks about unsaved ones.
@@ -94,7 +87,8 @@ class OcrTab(TaskTab):
         self.lm_check.setToolTip("beam search with the character language model (off: greedy CTC decoding); "
                                  "toggling it reads the current image again")
         self.preprocessed_check = QCheckBox("Show preprocessed")
-        self.preprocessed_check.setToolTip("show the deskewed, binarised image the line finder works on")
+        self.preprocessed_check.setToolTip("show the page the line finder read (a photographed page flattened, "
+                                           "deskewed, binarised) with its line boxes")
         self.copy_button = QPushButton("Copy all")
         self.export_button = QPushButton("Export…")
         self.export_all_button = QPushButton("Export all…")
@@ -174,6 +168,10 @@ class OcrTab(TaskTab):
         for w in (self.open_button, self.folder_button, self.paste_button):
             w.setEnabled(not busy)
         self.setAcceptDrops(not busy)
+        if not busy and self._pending_row >= 0:
+            row, self._pending_row = self._pending_row, -1
+            if row == self.batch_list.currentRow():
+                self._show_batch_entry(row)
 
     def text(self) -> str:
         return self.text_edit.toPlainText()
@@ -244,14 +242,24 @@ class OcrTab(TaskTab):
                               status=f"Reading {name}…")
 
     def _start_batch(self, paths: list[str]) -> bool:
+        from engine.ocr.pipeline import ocr_batch
+
         self.batch_results = []
         self.batch_list.clear()
         self.batch_list.show()
         self.export_all_button.setEnabled(False)
         self.show_message("")
-        return self.start_job(_batch_job, self._ocr, paths, self.lm_check.isChecked(),
+        return self.start_job(ocr_batch, paths, self.lm_check.isChecked(), read=self._ocr, pages=True,
                               on_progress=self._on_batch_progressed, on_result=self._on_batch_returned,
                               status=f"Reading {len(paths)} images…")
+
+    def _keep_page(self, key: str, page) -> None:
+        """Keep ``page``'s pixels for showing again; the oldest go beyond PAGE_CACHE_BYTES (never the newest)."""
+        self._pages.pop(key, None)
+        self._pages[key] = page
+        size = lambda p: p.image.nbytes + p.preprocessed.nbytes  # noqa: E731
+        while len(self._pages) > 1 and sum(size(p) for p in self._pages.values()) > PAGE_CACHE_BYTES:
+            self._pages.popitem(last=False)
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event):  # noqa: N802
@@ -286,6 +294,7 @@ class OcrTab(TaskTab):
     def _on_single_returned(self, page) -> None:
         self.page = page
         self._current_key = self._single_key
+        self._keep_page(self._single_key, page)
         self.set_current_file(self._single_key)
         if self._reread_row >= 0:  # a batch page read again: its row follows
             path, _old = self.batch_results[self._reread_row]
@@ -303,6 +312,9 @@ class OcrTab(TaskTab):
         if report.partial is None:
             return
         path, outcome = report.partial
+        if not isinstance(outcome, str):   # an OcrPage (ocr_batch's pages=True): keep its pixels
+            self._keep_page(path, outcome)
+            outcome = outcome.result
         self.batch_results.append((path, outcome))
         item = QListWidgetItem()
         if isinstance(outcome, str):
@@ -372,17 +384,16 @@ class OcrTab(TaskTab):
         page = self.page
         if page is None:
             return
-        preprocessed = self.preprocessed_check.isChecked()
-        if preprocessed:
+        lines = page.result.lines
+        if self.preprocessed_check.isChecked():   # the flattened page, its boxes in its own pixels
             image = _array_to_qimage(255 - page.preprocessed)
-            show_boxes = abs(page.extra.get("angle", 0.0)) < 0.2  # boxes are drawn in original coordinates
-        else:
+            boxes = [line.page_box for line in lines]
+        else:                                     # the image as loaded: boxes from original pixels
             image = _array_to_qimage(page.image)
-            show_boxes = True
-        s = page.scale
-        boxes = [(x0 * s, y0 * s, x1 * s, y1 * s) for x0, y0, x1, y1 in (l.box for l in page.result.lines)]
-        self._shown_boxes = boxes
-        self.view.show_image(image, boxes, show_boxes)
+            s = page.scale
+            boxes = [(x0 * s, y0 * s, x1 * s, y1 * s) for x0, y0, x1, y1 in (line.box for line in lines)]
+        known = all(box is not None for box in boxes)
+        self.view.show_image(image, boxes if known else [], known)
 
     def _show_batch_entry(self, index: int) -> None:
         path, outcome = self.batch_results[index]
@@ -394,20 +405,29 @@ class OcrTab(TaskTab):
             self._show_result(None)
             self.show_message(f"{Path(path).name}: {outcome}", error=True)
             return
-        from engine.ocr.result import OcrPage
-
-        image = QImage(path)
-        import numpy as np
-
-        if image.isNull():
-            rgb = np.full((max(1, outcome.image_size[1]), max(1, outcome.image_size[0]), 3), 255, np.uint8)
-        else:
-            rgb = _qimage_to_array(image)
-        scale = rgb.shape[1] / max(1, outcome.image_size[0])
-        gray = rgb.mean(axis=2).astype(np.uint8)
-        self.page = OcrPage(outcome, rgb, 255 - gray, scale, path, {})
         self._show_result(outcome)
-        self._redraw()
+        kept = self._pages.get(path)
+        if kept is not None:
+            self._pages.move_to_end(path)
+            self.page = kept if kept.result is outcome else replace(kept, result=outcome)
+            self._redraw()
+            return
+        # its pixels were let go: the engine reads the page again (no recognition)
+        from engine.ocr.pipeline import view_page
+
+        self.page = None
+        self.view.clear()
+        if self.busy:   # (the batch itself, when it selects its first row): shown when the job ends
+            self._pending_row = index
+        else:
+            self.start_job(view_page, path, outcome, on_result=lambda page: self._on_view_returned(path, page),
+                           status=f"Showing {Path(path).name}…")
+
+    def _on_view_returned(self, path: str, page) -> None:
+        self._keep_page(path, page)
+        if self._current_key == path and self.page is None:
+            self.page = page
+            self._redraw()
 
     def confidence_tooltip(self, position: int) -> str:
         """The tooltip of the character at document ``position``: its confidence and the next best readings."""

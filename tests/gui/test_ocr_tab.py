@@ -25,7 +25,7 @@ def fake_ocr(source, use_lm=True):
     loaded = load_image(source)
     pre = preprocess(loaded.rgb)
     layout = detect_lines(pre)
-    lines = tuple(OcrLine(l.box, LINES[i % len(LINES)], (0.99,) * (len(LINES[i % len(LINES)]) - 1) + (0.2,))
+    lines = tuple(OcrLine(l.box, LINES[i % len(LINES)], (0.99,) * (len(LINES[i % len(LINES)]) - 1) + (0.2,), l.core)
                   for i, l in enumerate(layout.lines))
     result = OcrResult(lines, "\n".join(l.text for l in lines), tuple(loaded.warnings) + layout.warnings,
                        loaded.original_size, 0.01)
