@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from engine.errors import MowenError
 
-def parse_args(argv=None):
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m engine.train.ocr", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="checkpoints/ocr", help="checkpoint folder (resumes from <out>/last.pt)")
     p.add_argument("--steps", type=int, default=4000, help="total optimiser steps (LR schedule length)")
@@ -50,7 +52,18 @@ def parse_args(argv=None):
     p.add_argument("--rebuild-lm", action="store_true", help="with --ship: rebuild lm.npz even if the folder has one")
     p.add_argument("--lm-weight", type=float, default=0.3, help="with --ship: LM weight stored in config.json")
     p.add_argument("--length-bonus", type=float, default=0.6, help="with --ship: per-character bonus in beam search")
-    return p.parse_args(argv)
+    return p
+
+
+def options(**values) -> argparse.Namespace:
+    """The CLI's options with ``values`` in place of defaults, e.g. ``options(out="/tmp/run", steps=3)``."""
+    from engine.train.common import options_from
+
+    return options_from(build_parser(), values)
+
+
+class RunRefused(MowenError):
+    """A checkpoint or ``--init`` folder that does not fit this run (the CLI exits 2)."""
 
 
 def ship(args) -> int:
@@ -154,18 +167,32 @@ TEXT_WEIGHTS = {"news": 0.42, "poem": 0.12, "couplet": 0.1, "mixed": 0.12, "symb
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    from engine.train.common import drive_with_bar
+
+    args = build_parser().parse_args(argv)
     if args.ship:
         return ship(args)
+    try:
+        drive_with_bar(train(args), desc="ocr")
+    except RunRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+def train(args: argparse.Namespace):
+    """Train (or resume) the run in ``args.out``: yields Progress(optimiser step, ``args.steps``, running loss and
+    learning rate, the last val CER); writes ``last.pt``, ``history.json``, ``export/`` and ``best/`` there and
+    returns the history (one record per evaluation)."""
     import numpy as np
     import torch
-    from tqdm import tqdm
 
     from engine.device import bf16_is_fast
     from engine.ocr import synth as synth_mod
     from engine.ocr.model import LineRecogniser, output_lengths
     from engine.ocr.recognise import batch_lines, prepare_line
-    from engine.train.common import load_checkpoint, save_checkpoint, seed_everything
+    from engine.progress import Progress
+    from engine.train.common import load_checkpoint, save_checkpoint, say, seed_everything
     from engine.weights import save_model_dir
 
     torch.set_num_threads(args.threads)
@@ -199,26 +226,23 @@ def main(argv=None) -> int:
     started = time.time()
     if state is not None:
         if state["config"] != config:
-            print(f"checkpoint {out / 'last.pt'} has another config; move it away to start afresh", file=sys.stderr)
-            return 2
+            raise RunRefused(f"checkpoint {out / 'last.pt'} has another config; move it away to start afresh")
         net.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         step, best_cer, history = state["step"], state["best_cer"], state["history"]
         trained_seconds = state.get("trained_seconds", 0.0)
-        print(f"resumed at step {step} (best val CER {best_cer:.4f})", file=sys.stderr)
+        say(f"resumed at step {step} (best val CER {best_cer:.4f})")
     elif args.init:
         from engine.weights import load_state_dict, read_config
         init_config = read_config(Path(args.init))
         # a shipped folder adds decoding settings; only the network's shape has to match
         if any(init_config.get(k) != config[k] for k in ("architecture", "channels", "hidden")):
-            print(f"{args.init} has another network shape than this run", file=sys.stderr)
-            return 2
+            raise RunRefused(f"{args.init} has another network shape than this run")
         init_symbols = (Path(args.init) / "charset.txt").read_text(encoding="utf-8").split("\n")[:-1]
         if init_symbols != symbols[: len(init_symbols)]:
-            print(f"{args.init}: its character set is not a prefix of this run's", file=sys.stderr)
-            return 2
+            raise RunRefused(f"{args.init}: its character set is not a prefix of this run's")
         net.load_state_dict(grow_classifier(load_state_dict(Path(args.init)), net.state_dict(), symbols))
-        print(f"initialised from {args.init} ({len(init_symbols)} of {len(symbols)} symbols)", file=sys.stderr)
+        say(f"initialised from {args.init} ({len(init_symbols)} of {len(symbols)} symbols)")
     # bf16 autocast where the CPU has native bf16 (about 2x faster steps); the CTC loss stays in fp32
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_is_fast(torch.device("cpu")))
 
@@ -235,7 +259,6 @@ def main(argv=None) -> int:
     net.train()
     started = time.time()  # rendering the validation set does not count as training time
     last_ckpt = time.time()
-    bar = tqdm(total=args.steps, initial=step, desc="ocr", dynamic_ncols=True, file=sys.stderr)
     queue = []
     running = None
 
@@ -248,6 +271,8 @@ def main(argv=None) -> int:
         save_model_dir(out / folder, net.state_dict(), config)
         (out / folder / "charset.txt").write_text("".join(c + "\n" for c in symbols), encoding="utf-8")
 
+    yield Progress(step, args.steps)
+    val_figures = ""
     while step < args.steps and progress_at(step) < 1.0:
         if not queue:
             group = 4
@@ -272,8 +297,7 @@ def main(argv=None) -> int:
         optimiser.step()
         step += 1
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        bar.update(1)
-        bar.set_postfix_str(f"loss {running:.3f} lr {lr_at(step):.1e}", refresh=False)
+        figures = f"loss {running:.3f} lr {lr_at(step):.1e}"
 
         if step % args.eval_every == 0 or step == args.steps:
             val_cer, pairs = evaluate(net, val, symbols)
@@ -281,8 +305,9 @@ def main(argv=None) -> int:
             elapsed = time.time() - started
             history.append({"step": step, "loss": running, "val_cer": val_cer, "clean_cer": clean_cer,
                             "minutes": (trained_seconds + elapsed) / 60, "lr": lr_at(step)})
-            print(f"\nstep {step} loss {running:.3f} val CER {val_cer:.4f} clean CER {clean_cer:.4f} "
-                  f"e.g. {pairs[0][0]!r} / {pairs[0][1]!r}", file=sys.stderr, flush=True)
+            say(f"\nstep {step} loss {running:.3f} val CER {val_cer:.4f} clean CER {clean_cer:.4f} "
+                f"e.g. {pairs[0][0]!r} / {pairs[0][1]!r}")
+            val_figures = f" · val CER {val_cer:.4f} clean {clean_cer:.4f}"
             export("export")
             if val_cer < best_cer:
                 best_cer = val_cer
@@ -293,11 +318,11 @@ def main(argv=None) -> int:
         elif time.time() - last_ckpt > args.checkpoint_minutes * 60:
             save()
             last_ckpt = time.time()
-    bar.close()
-    print(f"\nstopped at step {step} after {(trained_seconds + time.time() - started) / 60:.1f} min", file=sys.stderr)
+        yield Progress(step, args.steps, figures + val_figures)  # after a due save: a stop here keeps it
+    say(f"\nstopped at step {step} after {(trained_seconds + time.time() - started) / 60:.1f} min")
     save()
     export("export")
-    return 0
+    return history
 
 
 if __name__ == "__main__":

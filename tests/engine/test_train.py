@@ -300,3 +300,28 @@ def test_couplet_train_yields_progress_and_resumes_where_it_was_stopped(tmp_path
     assert torch.load(ckpt, weights_only=False)["step"] == 6
     # the CLI around it: --export-only with no checkpoint is one line and exit status 1, as before
     assert train_couplet.main(["--model", "cnn", "--name", "none", "--export-only", "--export", str(tmp_path / "x")]) == 1
+
+
+@pytest.mark.needs_shared("charset")
+def test_ocr_train_yields_progress_and_resumes(tmp_path, monkeypatch):
+    from engine.ocr import synth
+    from engine.train import ocr as train_ocr
+
+    face = synth.default_face()
+    if face is None:
+        pytest.skip("no CJK font")
+    monkeypatch.setattr(synth, "find_fonts", lambda: [face])   # one face keeps the coverage scan short
+    tiny = dict(out=str(tmp_path / "run"), batch=4, channels="4,4,8,8", hidden=8, val_size=4, max_chars=6,
+                eval_every=100)
+
+    reports, history = _steps(train_ocr.train(train_ocr.options(steps=3, **tiny)))
+    _assert_counts_up(reports, 0, 3)
+    assert "loss" in reports[1].message and "val CER" in reports[-1].message
+    assert [h["step"] for h in history] == [3] and (tmp_path / "run/best/model.safetensors").is_file()
+
+    reports, history = _steps(train_ocr.train(train_ocr.options(steps=5, **tiny)))
+    _assert_counts_up(reports, 3, 5)                 # resumed from last.pt, not from step 0
+    assert [h["step"] for h in history] == [3, 5]
+    # a checkpoint of another shape is refused with a message (the CLI's exit status 2), not half-loaded
+    with pytest.raises(train_ocr.RunRefused):
+        list(train_ocr.train(train_ocr.options(steps=5, **(tiny | {"hidden": 16}))))
