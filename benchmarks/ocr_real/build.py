@@ -1,6 +1,7 @@
 """Build the real-renderer OCR evaluation set.
 
     .venv/bin/python -m benchmarks.ocr_real.build --out DIR [--seed 1] [--screens 30 --docs 20 --photos 20]
+        [--text test|train]
 
 Writes DIR/{screens,docs,photos}/NAME.{png,jpg} with NAME.json next to each (ground-truth
 lines in reading order with boxes, the renderer's settings, the characters outside the
@@ -114,7 +115,12 @@ def main(argv=None) -> int:
     ap.add_argument("--screens", type=int, default=30)
     ap.add_argument("--docs", type=int, default=20)
     ap.add_argument("--photos", type=int, default=20)
+    ap.add_argument("--text", choices=("test", "train"), default="test",
+                    help="test: held-out text (an evaluation set); train: the OCR trainer's own training lines, for "
+                         "pages whose lines train the recogniser (python -m engine.train.ocr --real-lines DIR)")
     args = ap.parse_args(argv)
+    if args.text == "train":
+        T.use_training_text()
     symbols = T.read_charset(CHARSET)
     started = time.time()
     items = []
@@ -124,7 +130,7 @@ def main(argv=None) -> int:
     if args.docs or args.photos:
         items += build_docs_and_photos(args.out, args.docs, args.photos, args.seed, symbols)
         print(f"docs + photos: {args.docs} + {args.photos}, {time.time() - started:.0f} s in all", flush=True)
-    index = {"seed": args.seed, "counts": {"screens": args.screens, "docs": args.docs, "photos": args.photos},
+    index = {"seed": args.seed, "text": args.text, "counts": {"screens": args.screens, "docs": args.docs, "photos": args.photos},
              "charset": str(CHARSET.relative_to(CHARSET.parents[4])), "renderers": renderer_versions(), "items": items}
     atomic_write(args.out / "index.json", json.dumps(index, ensure_ascii=False, indent=1).encode())
     print(f"{len(items)} images → {args.out}")

@@ -1,7 +1,10 @@
 """Score OCR systems on the real-renderer set (benchmarks/ocr_real/build.py).
 
     .venv/bin/python -m benchmarks.ocr_real.score --set DIR [--systems mowen,rapidocr,tesseract]
-        [--subsets screens,docs,photos] [--limit N] [--dump DIR] [--json FILE] [--threads 1]
+        [--subsets screens,docs,photos] [--limit N] [--dump DIR] [--json FILE] [--threads 1] [--errors N]
+
+A system name ``mowen:MODEL`` (also ``mowen-greedy:MODEL``, ``mowen-gtlines:MODEL``) reads with that registry
+model instead of the default, so two recognisers can be compared in one run.
 
 Each system reads whole images the way it is meant to be used on pages:
   mowen      engine.ocr.pipeline.ocr_page (the shipped model, beam + LM); "mowen-greedy" without the LM
@@ -68,12 +71,12 @@ def loose(line: str) -> str:
 
 # ------------------------------------------------------------------ systems
 class Mowen:
-    def __init__(self, threads: int, use_lm: bool = True):
+    def __init__(self, threads: int, use_lm: bool = True, model: str | None = None):
         import torch
-        from engine.ocr.pipeline import default_model
+        from engine.registry import load_model
 
         torch.set_num_threads(threads)
-        self.model = default_model()
+        self.model = load_model(model, task="ocr")  # the default model unless one is named
         self.use_lm = use_lm
         self.symbols = set(self.model.symbols)
 
@@ -174,12 +177,13 @@ class Tesseract:
 
 
 def make_system(name: str, threads: int):
+    name, _, model = name.partition(":")  # mowen:crnn-ctc-s reads with that model instead of the default
     if name == "mowen":
-        return Mowen(threads)
+        return Mowen(threads, model=model or None)
     if name == "mowen-greedy":
-        return Mowen(threads, use_lm=False)
+        return Mowen(threads, use_lm=False, model=model or None)
     if name == "mowen-gtlines":
-        return MowenOnLines(threads)
+        return MowenOnLines(threads, model=model or None)
     if name == "rapidocr":
         return Rapid(threads)
     if name == "tesseract":
@@ -206,6 +210,36 @@ def score_item(gt: dict, hyp: list[str], symbols: set[str]) -> dict:
             "edits": distance("".join(loose(l) for l in hyp), ref_l), "chars": len(ref_l),
             "in_charset": not T.outside(gt["text"], symbols),
             "lines_hit": line_hits(ref_lines, hyp), "lines": len(ref_lines)}
+
+
+# Look-alike pairs the issue names: each is counted in the error table whether or not it is frequent.
+WATCHED = (("「", "『"), ("」", "』"), ("土", "士"), ("士", "土"), ("℃", "C"), ("％", "%"), ("●", "参"), ("●", "令"))
+
+
+def confusions(ref: str, hyp: str) -> Counter:
+    """(reference character, what was read instead: a character, or "" when it was lost) over one strict pair;
+    insertions are ("", character)."""
+    from rapidfuzz.distance import Levenshtein
+
+    out = Counter()
+    for op in Levenshtein.editops(ref, hyp):
+        if op.tag == "replace":
+            out[ref[op.src_pos], hyp[op.dest_pos]] += 1
+        elif op.tag == "delete":
+            out[ref[op.src_pos], ""] += 1
+        else:
+            out["", hyp[op.dest_pos]] += 1
+    return out
+
+
+def confusion_table(counts: dict[str, Counter], top: int) -> str:
+    rows = ["| system | most frequent errors (GT → read; ∅ = nothing) | watched pairs |", "|---|---|---|"]
+    show = lambda k: f"{k[0] or '∅'}→{k[1] or '∅'}"
+    for system, c in counts.items():
+        common = ", ".join(f"{show(k)} {n}" for k, n in c.most_common(top) if k[0].strip() or k[1].strip())
+        watched = ", ".join(f"{show(k)} {c[k]}" for k in WATCHED)
+        rows.append(f"| {system} | {common} | {watched} |")
+    return "\n".join(rows)
 
 
 def summarise(records: list[dict]) -> dict:
@@ -256,6 +290,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write the per-image records here")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reuse", type=Path, help="score the outputs a former --dump wrote there instead of running the systems")
+    ap.add_argument("--errors", type=int, default=0, metavar="N",
+                    help="also print each system's N most frequent character errors (strict text) and the watched "
+                         "look-alike pairs")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_THREAD_LIMIT", str(args.threads))
 
@@ -267,11 +304,12 @@ def main(argv=None) -> int:
             per[item["subset"]].append(item)
     items = [i for s in wanted for i in per[s]]
     symbols = T.read_charset(CHARSET)
-    results = {}
+    results, errors = {}, {}
     for name in args.systems.split(","):
         system = None if args.reuse else make_system(name, args.threads)
         sym = getattr(system, "symbols", None) or symbols  # Mowen's own set when it is loaded
         records = []
+        errors[name] = Counter()
         for item in items:
             gt = json.loads((args.set / item["gt"]).read_text(encoding="utf-8"))
             started = time.perf_counter()
@@ -289,6 +327,8 @@ def main(argv=None) -> int:
             if "error" in out:
                 rec["error"] = out["error"]
             records.append(rec)
+            if args.errors:
+                errors[name] += confusions(strict([l["text"] for l in gt["lines"]]), strict(out["lines"]))
             if args.dump and not args.reuse:
                 atomic_write(args.dump / name / f"{item['name']}.txt", ("\n".join(out["lines"]) + "\n").encode())
                 atomic_write(args.dump / name / f"{item['name']}.json",
@@ -301,6 +341,9 @@ def main(argv=None) -> int:
         results[name] = records
         del system
     print(table(results))
+    if args.errors:
+        print()
+        print(confusion_table(errors, args.errors))
     if args.json:
         atomic_write(args.json, json.dumps([r for rs in results.values() for r in rs], ensure_ascii=False,
                                            indent=0).encode())

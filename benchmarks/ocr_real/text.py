@@ -19,30 +19,53 @@ from engine.ocr.synth import DATA_DIR
 
 SOURCES = ("sighan2005/msr_test.utf8", "sighan2005/pku_test.utf8")
 
+# Which text the pages show: "test", the held-out text above (the evaluation sets), or "train", the OCR trainer's
+# own training lines (pages whose lines train the recogniser: ``build.py --text train``).  Never both in one set.
+TEXT = {"source": "test"}
+
+
+def use_training_text() -> None:
+    TEXT["source"] = "train"
+    sentences.cache_clear()
+    words.cache_clear()
+
+
+def _raw_lines() -> list[str]:
+    if TEXT["source"] == "train":
+        from engine.ocr.synth import split_lines
+
+        return list(split_lines("news", held_out=False))
+    return [line for name in SOURCES for line in (Path(DATA_DIR) / "cws" / name).read_text(encoding="utf-8").splitlines()]
+
 
 @lru_cache(maxsize=1)
 def sentences() -> tuple[str, ...]:
-    """Held-out sentences (10–80 characters), cut at the sentence's own punctuation when longer."""
+    """Sentences (10–80 characters), cut at the sentence's own punctuation when longer."""
     out = []
-    for name in SOURCES:
-        path = Path(DATA_DIR) / "cws" / name
-        for raw in path.read_text(encoding="utf-8").splitlines():
-            line = "".join(raw.split())
-            while len(line) > 80:  # cut long ones after a 。；， near the middle
-                cut = max((line.rfind(p, 20, 70) for p in "。；，"), default=-1)
-                cut = cut + 1 if cut > 0 else 60
-                out.append(line[:cut])
-                line = line[cut:]
-            if len(line) >= 10:
-                out.append(line)
+    for raw in _raw_lines():
+        line = "".join(raw.split())
+        while len(line) > 80:  # cut long ones after a 。；， near the middle
+            cut = max((line.rfind(p, 20, 70) for p in "。；，"), default=-1)
+            cut = cut + 1 if cut > 0 else 60
+            out.append(line[:cut])
+            line = line[cut:]
+        if len(line) >= 10:
+            out.append(line)
     return tuple(out)
 
 
 @lru_cache(maxsize=1)
 def words() -> tuple[str, ...]:
-    """Two-to-four-character words of the MSR test gold segmentation (for UI labels)."""
-    path = Path(DATA_DIR) / "cws" / "sighan2005" / "msr_test_gold.utf8"
-    seen = dict.fromkeys(w for line in path.read_text(encoding="utf-8").splitlines() for w in line.split()
+    """Two-to-four-character words of the MSR test gold segmentation, or of the trainer's People's Daily lines
+    (for UI labels)."""
+    if TEXT["source"] == "train":
+        from engine.ocr.synth import HOLDOUT_EVERY
+
+        path = Path(DATA_DIR) / "cws" / "pd199801" / "pd199801_seg.utf8"
+        lines = [l for i, l in enumerate(path.read_text(encoding="utf-8").splitlines()) if i % HOLDOUT_EVERY]
+    else:
+        lines = (Path(DATA_DIR) / "cws" / "sighan2005" / "msr_test_gold.utf8").read_text(encoding="utf-8").splitlines()
+    seen = dict.fromkeys(w for line in lines for w in line.split()
                          if 2 <= len(w) <= 4 and all("\u4e00" <= c <= "\u9fff" for c in w))
     return tuple(seen)
 
@@ -71,7 +94,12 @@ def _fullwidth(s: str) -> str:
 
 
 def mixed(rng: random.Random) -> str:
-    """One UI-like string: Chinese words with numbers, dates, units, Latin words and symbols."""
+    """One UI-like string: Chinese words with numbers, dates, units, Latin words and symbols.  Training pages use
+    the trainer's own generator instead, so no template of the evaluation strings is trained on."""
+    if TEXT["source"] == "train":
+        from engine.ocr.synth import symbol_text
+
+        return symbol_text(rng, list(sentences()))[:40].strip()
     w = words()
     kind = rng.randrange(12)
     a, b = rng.choice(w), rng.choice(w)

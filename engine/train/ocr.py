@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean-fraction", type=float, default=0.2,
                    help="share of training lines rendered black on white with no degradation (the clean "
                         "benchmark subset; degraded rendering almost never produces such a line)")
+    p.add_argument("--real-lines", action="append", default=[], metavar="DIR",
+                   help="a page set built with `python -m benchmarks.ocr_real.build --text train` (Chromium screens, "
+                        "Writer scans, photos of the trainer's own text): its ground-truth lines are cut out and mixed "
+                        "into the batches; every 10th page is kept for validation (repeatable)")
+    p.add_argument("--real-fraction", type=float, default=0.3, help="share of training lines taken from --real-lines")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--val-size", type=int, default=256)
@@ -66,6 +71,11 @@ class RunRefused(MowenError):
     """A checkpoint or ``--init`` folder that does not fit this run (the CLI exits 2)."""
 
 
+def selection_score(record: dict) -> float:
+    """What the best checkpoint minimises: synthetic val CER, averaged with the real-renderer val CER if any."""
+    return (record["val_cer"] + record["real_cer"]) / 2 if "real_cer" in record else record["val_cer"]
+
+
 def ship(args) -> int:
     """Copy the best checkpoint export into assets/models/ocr/<name>/ with the LM; manifest last."""
     from engine.ocr.lm import train_char_lm, training_texts
@@ -86,26 +96,82 @@ def ship(args) -> int:
         lm = train_char_lm(training_texts(), min_count=2, order=3, min_count_trigram=3)
         lm.save(target / "lm.npz")
     history = json.loads((Path(args.out) / "history.json").read_text(encoding="utf-8"))
-    best = min(history, key=lambda h: h["val_cer"])
+    best = min(history, key=selection_score)
     metrics = {"val_cer_greedy": round(best["val_cer"], 4), "val_clean_cer_greedy": round(best["clean_cer"], 4),
                "train_steps": best["step"], "train_minutes": round(best["minutes"], 1)}
+    lines = "synthetic lines"
+    if "real_cer" in best:
+        metrics["val_real_cer_greedy"] = round(best["real_cer"], 4)
+        lines = "synthetic and real-renderer lines"
     # benchmark figures are added afterwards by `benchmarks/ocr.py --update-manifest`
     write_manifest(target, name=args.ship, task="ocr", loader="engine.ocr.model:load", metrics=metrics,
                    default=True, summary="CRNN (CNN + BiLSTM + CTC) line recogniser for printed Chinese, "
-                   f"{config['num_symbols']:,} symbols, with a character trigram LM; trained on synthetic lines")
+                   f"{config['num_symbols']:,} symbols, with a character trigram LM; trained on {lines}")
     print(f"shipped {target}: {metrics}")
     return 0
 
 
-def make_batches(synth, seeds, batch, prepare, clean_fraction=0.0):
-    """Render samples for ``seeds``, sort them by width and cut into batches (less padding).
+def make_batches(synth, seeds, batch, prepare, clean_fraction=0.0, real=(), real_fraction=0.0):
+    """Render samples for ``seeds`` (or, for a ``real_fraction`` of them, take a prepared line of ``real``), sort
+    them by width and cut into batches (less padding).
 
-    Whether a seed's line is clean depends on the seed alone, so a resumed run sees the same stream.
+    Whether a seed's line is clean or real depends on the seed alone, so a resumed run sees the same stream.
     """
-    samples = [synth.sample(s, degrade=random.Random(s ^ 0x5EED).random() >= clean_fraction) for s in seeds]
-    prepared = [(prepare(s.image), s.text) for s in samples]
+    prepared = []
+    for s in seeds:
+        pick = random.Random(s ^ 0x4EA1)
+        if real and pick.random() < real_fraction:
+            prepared.append(real[pick.randrange(len(real))])
+        else:
+            sample = synth.sample(s, degrade=random.Random(s ^ 0x5EED).random() >= clean_fraction)
+            prepared.append((prepare(sample.image), sample.text))
     prepared.sort(key=lambda p: p[0].shape[1])
     return [prepared[i:i + batch] for i in range(0, len(prepared), batch)]
+
+
+def tidy_label(text: str) -> str:
+    """A page line's text as the recogniser is taught to read it: single spaces, none between two CJK characters
+    (the rule ``engine.ocr.decode.tidy_spaces`` applies to what it reads)."""
+    from engine.ocr.decode import Decoded, tidy_spaces
+
+    text = " ".join(text.split())
+    return tidy_spaces(Decoded(text, (1.0,) * len(text), tuple(range(len(text))))).text
+
+
+def real_lines(folders, symbols, prepare) -> tuple[list, list]:
+    """(train, val) prepared (image, label) lines cut from page sets made by benchmarks/ocr_real/build.py: each
+    ground-truth quad (or box) warped flat with a little page around it; lines with a symbol outside ``symbols``
+    are left out; every 10th page goes to val."""
+    import cv2
+    import numpy as np
+
+    known = set(symbols)
+    train, val = [], []
+    for folder in folders:
+        folder = Path(folder)
+        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        for k, item in enumerate(index["items"]):
+            gt = json.loads((folder / item["gt"]).read_text(encoding="utf-8"))
+            gray = cv2.imread(str(folder / item["image"]), cv2.IMREAD_GRAYSCALE)
+            if gray is None:
+                continue
+            for line in gt["lines"]:
+                label = tidy_label(line["text"])
+                if not label or not set(label) <= known:
+                    continue
+                x0, y0, x1, y1 = line["box"]
+                quad = np.float32(line.get("quad") or [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+                h = float(np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
+                w = float(np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
+                if h < 6 or w < 4:
+                    continue
+                px, py = 0.25 * h, 0.08 * h
+                flat = np.float32([[px, py], [px + w, py], [px + w, py + h], [px, py + h]])
+                crop = cv2.warpPerspective(gray, cv2.getPerspectiveTransform(quad, flat),
+                                           (int(w + 2 * px), int(h + 2 * py)), flags=cv2.INTER_AREA,
+                                           borderMode=cv2.BORDER_REPLICATE)
+                (val if k % 10 == 0 else train).append((prepare(crop), label))
+    return train, val
 
 
 def evaluate(net, val, symbols, batch=32):
@@ -254,6 +320,9 @@ def train(args: argparse.Namespace):
     fonts = val_synth.fonts
     val_clean = [(prepare_line(s.image), s.text) for s in
                  (val_synth.sample(910_000_000 + i, degrade=False, font=fonts[i % len(fonts)]) for i in range(args.val_size // 2))]
+    real, val_real = real_lines(args.real_lines, symbols, prepare_line) if args.real_lines else ([], [])
+    if args.real_lines:
+        say(f"real-renderer lines: {len(real)} to train on, {len(val_real)} to validate")
 
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     net.train()
@@ -277,7 +346,8 @@ def train(args: argparse.Namespace):
         if not queue:
             group = 4
             seeds = [args.seed * 1_000_003 + step * 1000 + i for i in range(group * args.batch)]
-            queue = make_batches(train_synth, seeds, args.batch, prepare_line, args.clean_fraction)
+            queue = make_batches(train_synth, seeds, args.batch, prepare_line, args.clean_fraction, real,
+                                 args.real_fraction)
             # shuffle batch order deterministically so width does not cycle with the step
             order = np.random.default_rng(step).permutation(len(queue))
             queue = [queue[i] for i in order]
@@ -303,14 +373,20 @@ def train(args: argparse.Namespace):
             val_cer, pairs = evaluate(net, val, symbols)
             clean_cer, _ = evaluate(net, val_clean, symbols)
             elapsed = time.time() - started
-            history.append({"step": step, "loss": running, "val_cer": val_cer, "clean_cer": clean_cer,
-                            "minutes": (trained_seconds + elapsed) / 60, "lr": lr_at(step)})
-            say(f"\nstep {step} loss {running:.3f} val CER {val_cer:.4f} clean CER {clean_cer:.4f} "
+            record = {"step": step, "loss": running, "val_cer": val_cer, "clean_cer": clean_cer,
+                      "minutes": (trained_seconds + elapsed) / 60, "lr": lr_at(step)}
+            # with real-renderer lines the best checkpoint is the best on both kinds of validation line
+            if val_real:
+                record["real_cer"], _ = evaluate(net, val_real, symbols)
+            score = selection_score(record)
+            history.append(record)
+            real_text = f" real CER {record['real_cer']:.4f}" if val_real else ""
+            say(f"\nstep {step} loss {running:.3f} val CER {val_cer:.4f} clean CER {clean_cer:.4f}{real_text} "
                 f"e.g. {pairs[0][0]!r} / {pairs[0][1]!r}")
-            val_figures = f" · val CER {val_cer:.4f} clean {clean_cer:.4f}"
+            val_figures = f" · val CER {val_cer:.4f} clean {clean_cer:.4f}{real_text}"
             export("export")
-            if val_cer < best_cer:
-                best_cer = val_cer
+            if score < best_cer:
+                best_cer = score
                 export("best")
             (out / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
             save()

@@ -99,3 +99,49 @@ def test_grown_classifier_reads_exactly_as_the_donor():
     # ％ starts as a copy of % (its NFKC form), a little less likely
     percent, wide = old_symbols.index("%") + 1, new_symbols.index("％") + 1
     assert torch.allclose(b[..., wide], b[..., percent] - 1.0, atol=1e-5)
+
+
+def _page_set(folder, lines):
+    """A one-kind page set in the format of benchmarks/ocr_real/build.py: black text boxes on white."""
+    import json
+
+    import cv2
+
+    items = []
+    for k, texts in enumerate(lines):
+        img = np.full((40 * len(texts) + 20, 200), 255, np.uint8)
+        gt_lines = []
+        for i, text in enumerate(texts):
+            box = [10, 10 + 40 * i, 10 + 12 * len(text), 40 + 40 * i]
+            cv2.rectangle(img, tuple(box[:2]), (box[2], box[1] + 20), 0, -1)
+            gt_lines.append({"text": text, "box": box})
+        (folder / f"p{k}.png").write_bytes(cv2.imencode(".png", img)[1].tobytes())
+        (folder / f"p{k}.json").write_text(json.dumps({"lines": gt_lines}), encoding="utf-8")
+        items.append({"image": f"p{k}.png", "gt": f"p{k}.json"})
+    (folder / "index.json").write_text(json.dumps({"items": items}), encoding="utf-8")
+
+
+def test_real_renderer_lines_are_cut_labelled_and_mixed_into_batches(tmp_path):
+    from engine.ocr.recognise import prepare_line
+    from engine.train.ocr import make_batches, real_lines, tidy_label
+
+    assert tidy_label(" Mixed  中英文 text\t2024年 5月 ") == "Mixed 中英文 text 2024年 5月"
+    assert tidy_label("中 国") == "中国"
+    pages = [["中国 人", "Wi-Fi 设置", "不在集合里的字☃"]] + [[f"第{k}行"] for k in range(1, 11)]
+    _page_set(tmp_path, pages)
+    train, val = real_lines([tmp_path], list("中国人设置第行0123456789Wi-F "), prepare_line)
+    # pages 0 and 10 (every 10th) validate; the line with a symbol outside the set is left out
+    assert [t for _, t in val] == ["中国人", "Wi-Fi 设置", "第10行"]
+    assert [t for _, t in train] == [f"第{k}行" for k in range(1, 10)]
+    assert all(img.shape[0] == 32 and img.dtype == np.float32 for img, _ in train)
+
+    class Synth:
+        def sample(self, seed, degrade=True):
+            return type("S", (), {"image": np.full((32, 64), 200, np.uint8), "text": "合成"})()
+
+    seeds = list(range(400))
+    mixed = [t for b in make_batches(Synth(), seeds, 32, prepare_line, 0.2, train, 0.3) for _, t in b]
+    assert 0.2 < sum(t != "合成" for t in mixed) / len(mixed) < 0.4
+    again = [t for b in make_batches(Synth(), seeds, 32, prepare_line, 0.2, train, 0.3) for _, t in b]
+    assert mixed == again  # the seed alone decides, so a resumed run sees the same stream
+    assert all(t == "合成" for b in make_batches(Synth(), seeds, 32, prepare_line, 0.2) for _, t in b)
