@@ -49,12 +49,18 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     _, bright = cv2.threshold(ground, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     edges = cv2.dilate(cv2.Canny(ground, 8, 24), np.ones((3, 3), np.uint8))
-    for candidate in (bright, (edges == 0).astype(np.uint8) * 255):
-        quad = _sheet(candidate)
-        if quad is not None:
-            centre = quad.mean(axis=0)
-            return (centre + (quad - centre) * (1 - 2 * INSET)) / factor
-    return None
+    quads = [q for q in (_sheet(bright), _sheet((edges == 0).astype(np.uint8) * 255)) if q is not None]
+    if not quads:
+        return None
+    quad = quads[0]
+    # A shadow across a corner (a hand, the phone) cuts the bright region short, and the bright
+    # quad ends at the shadow; the sheet's edge still runs round it.  The larger quad wins when it
+    # holds the other.
+    if len(quads) == 2 and cv2.contourArea(quads[1]) > cv2.contourArea(quads[0]) \
+            and all(cv2.pointPolygonTest(quads[1], tuple(map(float, c)), True) > -0.01 * max(sh, sw) for c in quads[0]):
+        quad = quads[1]
+    centre = quad.mean(axis=0)
+    return (centre + (quad - centre) * (1 - 2 * INSET)) / factor
 
 
 def _sheet(candidate: np.ndarray) -> np.ndarray | None:
