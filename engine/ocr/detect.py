@@ -73,6 +73,14 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     # of a single line every whole glyph is more than half the image's height.
     plausible = (g_areas >= 6) & (g_heights >= 3) & ~((g_heights > 0.5 * page_h) & (g_widths > 0.5 * page_w))
     h = float(np.percentile(g_heights[plausible], 75)) if plausible.any() else float(np.percentile(heights[sizable], 75))
+    # Where the lines of a page touch (tight spacing, a face with long descenders), many glyphs
+    # join the glyph below into a component two lines tall, and the percentile lands on those.
+    # Such a pair is twice as tall as wide; a Chinese glyph or a part of one is about square.
+    square = plausible & (g_widths >= 0.6 * g_heights) & (g_widths <= 1.6 * g_heights)
+    if square.sum() >= 20:
+        h_square = float(np.percentile(g_heights[square], 75))
+        if h > 1.25 * h_square:
+            h = h_square
     h = max(h, 4.0)
     speck = (areas < max(3.0, (0.06 * h) ** 2)) & (np.maximum(widths, heights) < 0.25 * h)
     long_side, short_side = np.maximum(widths, heights), np.minimum(widths, heights)

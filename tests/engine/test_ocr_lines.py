@@ -1,0 +1,26 @@
+"""Line finding on crops of real-renderer images (tests/data/ocr_lines/README.md says where each is from)."""
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from engine.ocr.detect import detect_lines
+from engine.ocr.load import load_image
+from engine.ocr.preprocess import preprocess
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "ocr_lines"
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr").glob("*/manifest.json"))
+
+CHAT = ["因此，县级人大常委会开展活动时，选题要准、要小，力求在某一方面突破。",
+        "当时，小穆便下了决心：一定要将老人侍奉好，让他过上舒坦日子。",
+        "希腊的经济结构较特殊。", "近年来农业", "乡镇企业是中国农民的伟大"]
+
+
+def test_touching_lines_do_not_double_the_glyph_height():
+    # glyphs joined to the glyph below made the 75th-percentile glyph height two lines tall
+    # (49 px for 25 px lines), and pairs of lines were cut as one
+    _, layout = _layout("scan_touching_sungti.jpg")
+    assert layout.glyph_height < 30
+    heights = [line.core[3] - line.core[1] for line in layout.lines]
+    assert len(heights) == 11 and max(heights) < 35
