@@ -164,7 +164,8 @@ def _drop_trailing_chevron(mask: np.ndarray, box: tuple[int, int, int, int], h: 
 
     Settings rows and list items end in a chevron icon, which is no part of their text (the
     recogniser reads it as 〉 or 》).  The last cluster of ink columns counts as one if it stands a
-    glyph height or more from the rest, is at most 0.6 glyph heights wide, and bends right: its ink
+    glyph height or more from the rest, is at most 0.75 glyph heights wide (drawn chevrons are
+    0.6-0.65 glyph heights wide and about one tall), and bends right: its ink
     in the middle rows lies right of its ink in the top and bottom rows.
     """
     x0, y0, x1, y1 = box
@@ -184,7 +185,7 @@ def _is_chevron(blob: np.ndarray, h: float) -> bool:
         return False
     blob = blob[rows[0]:rows[-1] + 1]
     t, w = blob.shape
-    if w > 0.6 * h or t > 1.1 * h or t < 0.3 * h or w < 2:
+    if w > 0.75 * h or t > 1.2 * h or t < 0.3 * h or w < 2:
         return False
     xs = np.arange(w)
     centre = np.array([xs[r].mean() if r.any() else np.nan for r in blob])

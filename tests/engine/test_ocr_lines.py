@@ -17,6 +17,20 @@ CHAT = ["因此，县级人大常委会开展活动时，选题要准、要小�
         "希腊的经济结构较特殊。", "近年来农业", "乡镇企业是中国农民的伟大"]
 
 
+def _layout(name):
+    pre = preprocess(load_image(str(DATA / name)).rgb)
+    return pre, detect_lines(pre)
+
+
+def test_settings_chevrons_are_no_lines():
+    # four rows: label, value (letter-spaced digits or 已关闭), chevron.  The chevrons (0.63 glyph
+    # heights wide) were read as 〉, on lines of their own
+    _, layout = _layout("settings_chevrons.png")
+    boxes = [line.box for line in layout.lines]
+    assert len(boxes) == 8
+    assert all(x1 < 2140 for _, _, x1, _ in boxes)   # the chevrons stand at x 2150-2165
+
+
 def test_touching_lines_do_not_double_the_glyph_height():
     # glyphs joined to the glyph below made the 75th-percentile glyph height two lines tall
     # (49 px for 25 px lines), and pairs of lines were cut as one
