@@ -27,18 +27,35 @@ def _order_corners(pts: np.ndarray) -> np.ndarray:
     return np.float32([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]])
 
 
-def find_page(gray: np.ndarray) -> np.ndarray | None:
-    """(H, W) uint8 → the photographed page's corners (4, 2) float32 in image pixels, or None."""
+def _reduced(gray: np.ndarray) -> tuple[np.ndarray, float]:
     import cv2
 
     h, w = gray.shape
     factor = min(1.0, WORK_SIDE / max(h, w))
-    small = cv2.resize(gray, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(gray, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_AREA), factor
+
+
+def _flat(small: np.ndarray) -> bool:
+    # Screens are made of exactly flat areas (over half their pixels have a zero Laplacian, even
+    # reduced); a camera's noise and JPEG leave under a tenth.
+    import cv2
+
+    return bool((cv2.Laplacian(small, cv2.CV_16S) == 0).mean() > FLAT_SHARE)
+
+
+def is_screenshot(gray: np.ndarray) -> bool:
+    """(H, W) uint8 → whether the image is a screenshot (rendered, no sensor noise or paper grain)."""
+    return _flat(_reduced(gray)[0])
+
+
+def find_page(gray: np.ndarray) -> np.ndarray | None:
+    """(H, W) uint8 → the photographed page's corners (4, 2) float32 in image pixels, or None."""
+    import cv2
+
+    small, factor = _reduced(gray)
     sh, sw = small.shape
-    # A screenshot's card or window is a bright rectangle too.  Screens are made of exactly flat
-    # areas (over half their pixels have a zero Laplacian, even reduced); a camera's noise and
-    # JPEG leave under a tenth.
-    if (cv2.Laplacian(small, cv2.CV_16S) == 0).mean() > FLAT_SHARE:
+    # A screenshot's card or window is a bright rectangle too.
+    if _flat(small):
         return None
     blurred = cv2.GaussianBlur(small, (0, 0), 2.0)
     # text on the page is dark: close it away (in gray, before any split) so the page is one

@@ -16,7 +16,9 @@ the whole image:
    ground and only the text inside it becomes ink;
 4. ink by hysteresis against the strongest ink near each pixel (see ``_strong``), so faint grey
    text and black text are both cut at their own level and noise is not (the binary serves
-   layout only; the recogniser gets the continuous gray);
+   layout only; the recogniser gets the continuous gray); on a screenshot (no sensor noise,
+   :func:`engine.ocr.page.is_screenshot`) the floors are lower: there is no grain to keep out, and
+   dark grey text on a dark bubble is far fainter than the page's black on white;
 5. polarity per region: candidate pixels of both kinds are grouped into connected regions; the
    ink of a region is the kind that differs from the ring of ground around it (dark strokes
    with light gaps on a light page; light strokes with dark gaps on a dark bubble);
@@ -38,6 +40,11 @@ INK_FLOOR = 0.14      # and at least this contrast (shares of the ground level)
 PAGE_SHARE = 0.33     # and this share of the page's strong contrast
 SEED_SHARE = 0.55     # an ink component holds a pixel of at least this share
 PAGE_SEED_SHARE = 0.45   # and one of this share of the page's strong contrast
+# Screenshots have no grain or texture for the page shares to keep out, and their low-contrast
+# text (dark grey on a dark bubble, #333 on #3b3b3b) is under a third of the page's black on white
+SCREEN_PAGE_SHARE, SCREEN_PAGE_SEED_SHARE = 0.15, 0.2
+GROUND_FLOOR = 128.0     # the contrast is a share of the ground level, or of at least this
+SCREEN_GROUND_FLOOR = 64.0   # on a screenshot (no noise to amplify on a dark ground)
 
 
 @dataclass(frozen=True)
@@ -72,20 +79,25 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
-def ink_maps(gray: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(dark ink, light ink) contrast maps in [0, 1] against the local ground (see module docstring)."""
+def ink_maps(gray: np.ndarray, k: int, floor: float = GROUND_FLOOR) -> tuple[np.ndarray, np.ndarray]:
+    """(dark ink, light ink) contrast maps in [0, 1] against the local ground (see module docstring).
+
+    The contrast is a share of the ground's distance to black (dark ink) or to white (light ink),
+    but of no less than ``floor``: on a dark ground, sensor noise would otherwise count as ink.
+    """
     import cv2
 
     g = gray.astype(np.float32)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     closed = cv2.morphologyEx(g, cv2.MORPH_CLOSE, kernel)
     opened = cv2.morphologyEx(g, cv2.MORPH_OPEN, kernel)
-    dark = (closed - g) / np.maximum(closed, 128.0)
-    light = (g - opened) / np.maximum(255.0 - opened, 128.0)
+    dark = (closed - g) / np.maximum(closed, floor)
+    light = (g - opened) / np.maximum(255.0 - opened, floor)
     return dark, light
 
 
-def _strong(contrast: np.ndarray, window: int) -> np.ndarray:
+def _strong(contrast: np.ndarray, window: int, page_share: float = PAGE_SHARE,
+            page_seed_share: float = PAGE_SEED_SHARE) -> np.ndarray:
     """Ink pixels of one contrast map, by hysteresis against the strongest ink near each pixel.
 
     Seeds reach SEED_SHARE of the strongest contrast within ``window``; a pixel that reaches
@@ -99,8 +111,8 @@ def _strong(contrast: np.ndarray, window: int) -> np.ndarray:
 
     local_max = cv2.dilate(contrast, cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
     strong = float(np.percentile(contrast[::3, ::3], 99.5))
-    weak = (contrast >= INK_SHARE * local_max) & (contrast >= max(INK_FLOOR, PAGE_SHARE * strong))
-    seeds = weak & (contrast >= SEED_SHARE * local_max) & (contrast >= PAGE_SEED_SHARE * strong)
+    weak = (contrast >= INK_SHARE * local_max) & (contrast >= max(INK_FLOOR, page_share * strong))
+    seeds = weak & (contrast >= SEED_SHARE * local_max) & (contrast >= page_seed_share * strong)
     count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
     seeded[labels[seeds]] = True
@@ -109,30 +121,34 @@ def _strong(contrast: np.ndarray, window: int) -> np.ndarray:
 
 
 def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0,
-              bright: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+              bright: np.ndarray | None = None, screen: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
     """→ (binary (text = 255), normalised gray (dark ink on white), share of ink that was light on dark).
 
     ``k_gray`` (default k) is the element of the ground estimate behind the recogniser's gray: small
     dense glyphs need one wider than the ink finder's, or their strokes hold up the ground.
     ``bright`` (the brightest channel of a colour image) also counts for light ink: red or orange
     text on a dark card is dim in luminance (a third of white's contrast) but bright in its channel.
+    ``screen``: a screenshot (no grain): lower page shares and ground floor (SCREEN_*).
     """
     import cv2
 
+    floor = SCREEN_GROUND_FLOOR if screen else GROUND_FLOOR
+    shares = (SCREEN_PAGE_SHARE, SCREEN_PAGE_SEED_SHARE) if screen else (PAGE_SHARE, PAGE_SEED_SHARE)
+
     def maps(size):
-        dark, light = ink_maps(gray, size)
+        dark, light = ink_maps(gray, size, floor)
         if bright is not None:
             # only where the colour channel tells much more than luminance (coloured text), so
             # that grey and black text keep the regions and polarities luminance gives them
-            light_bright = ink_maps(bright, size)[1]
+            light_bright = ink_maps(bright, size, floor)[1]
             light = np.where(light_bright > 1.5 * light + 0.1, light_bright, light)
         return dark, light
 
     dark, light = maps(k)
     window = 3 * k | 1
     # thresholds on smoothed maps (sensor noise), the recogniser's gray from the sharp ones
-    dark_ink = _strong(cv2.GaussianBlur(dark, (0, 0), sigma), window)
-    light_ink = _strong(cv2.GaussianBlur(light, (0, 0), sigma), window)
+    dark_ink = _strong(cv2.GaussianBlur(dark, (0, 0), sigma), window, *shares)
+    light_ink = _strong(cv2.GaussianBlur(light, (0, 0), sigma), window, *shares)
     candidates = (dark_ink | light_ink).astype(np.uint8)
     # regions: candidates joined over ~0.3 glyph heights (a line's glyphs become one region; the
     # padding of a bubble or button, wider than that, keeps the text apart from the region's edge)
@@ -232,7 +248,7 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     import cv2
 
     from engine.ocr.detect import clean_mask
-    from engine.ocr.page import find_page, page_homography
+    from engine.ocr.page import find_page, is_screenshot, page_homography
 
     gray = to_gray(image)
     height, width = gray.shape
@@ -240,7 +256,8 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     matrix = np.eye(3)
     if int(gray.max()) - int(gray.min()) < 12:
         return Preprocessed(np.full_like(gray, 255), np.zeros_like(gray), 0.0, False, matrix, True, size)
-    corners = find_page(gray) if find_pages else None
+    screen = is_screenshot(gray)
+    corners = find_page(gray) if find_pages and not screen else None
     bright = image.max(axis=2) if image.ndim == 3 else None
     if corners is not None:
         matrix, (pw, ph) = page_homography(corners)
@@ -263,7 +280,7 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     for start in (min(25, k_limit) | 1, min(11, k_limit) | 1):
         k_small, h = start, 0.0
         for _ in range(3):
-            ink = local_ink(small, k_small)[0]
+            ink = local_ink(small, k_small, screen=screen)[0]
             h = glyph_height(ink)
             k_next = int(np.clip(round(0.6 * h), 5, k_limit)) | 1 if h else k_small
             if abs(k_next - k_small) <= 2:
@@ -275,7 +292,7 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     h = -min((_block_share(ink, h_min), -h) for ink, h in found)[1] / factor
     k = int(np.clip(round(0.6 * h), 5, max(5, min(45, min(gray.shape) // 2)))) | 1 if h else k_small
     binary, flat, light_share = local_ink(gray, k, k_gray=int(max(k, min(1.2 * h, min(gray.shape) // 2))) | 1,
-                                          bright=bright)
+                                          bright=bright, screen=screen)
     # the skew from the cleaned ink (specks of grain or texture are many and at no angle)
     angle = estimate_skew(clean_mask(binary)[0].astype(np.uint8) * 255) if deskew else 0.0
     if abs(angle) >= 0.2:

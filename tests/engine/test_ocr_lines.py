@@ -22,6 +22,16 @@ def _layout(name):
     return pre, detect_lines(pre)
 
 
+def test_dark_text_on_dark_bubbles_is_found():
+    # #232323 on #3b3b3b is a fifth of the page's contrast: under the page share that keeps grain
+    # out of photos, so these bubbles gave no lines; a screenshot has no grain
+    _, layout = _layout("chat_low_contrast.png")
+    assert len(layout.lines) == len(CHAT)
+    # left, right, right, right, left bubble; each line as wide as its text
+    assert sorted(line.box[0] < 110 for line in layout.lines) == [False] * 3 + [True] * 2
+    assert [line.box[2] - line.box[0] > 60 for line in layout.lines] == [True] * 5
+
+
 def test_settings_chevrons_are_no_lines():
     # four rows: label, value (letter-spaced digits or 已关闭), chevron.  The chevrons (0.63 glyph
     # heights wide) were read as 〉, on lines of their own
