@@ -331,9 +331,24 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             a, b = a + x0, b + x0
             if b - a < gutter_min:
                 continue
-            if y1 - y0 <= 3 * h or (filled(y0, y1, x0, a) and filled(y0, y1, b, x1)):
+            if y1 - y0 <= 3 * h:
+                out.append((a, b))
+            # a column of text is more than two glyphs wide (a column of icons, chevrons or
+            # bullets beside a list is part of its rows), and both columns run side by side
+            elif min(a - x0, x1 - b) > 2 * h and filled(y0, y1, x0, a) and filled(y0, y1, b, x1) \
+                    and side_by_side(y0, y1, x0, a, b, x1):
                 out.append((a, b))
         return out
+
+    def side_by_side(y0, y1, x0, a, b, x1):
+        # Columns stand side by side: the rows their ink spans overlap (by half the shorter).  The
+        # bubbles of a chat on its left and right sides follow each other down the page instead.
+        spans = []
+        for c0, c1 in ((x0, a), (b, x1)):
+            rows = np.flatnonzero(mask[y0:y1, c0:c1].any(axis=1))
+            spans.append((rows[0], rows[-1] + 1))
+        (t0, b0), (t1, b1) = spans
+        return min(b0, b1) - max(t0, t1) >= 0.5 * min(b0 - t0, b1 - t1)
 
     def visit(y0, y1, x0, x1, depth=0):
         sub = mask[y0:y1, x0:x1]

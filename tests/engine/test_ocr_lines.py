@@ -32,6 +32,22 @@ def test_dark_text_on_dark_bubbles_is_found():
     assert [line.box[2] - line.box[0] > 60 for line in layout.lines] == [True] * 5
 
 
+def test_chat_bubbles_on_both_sides_are_read_top_to_bottom():
+    # the bubbles on the left and right follow each other down: not two columns
+    _, layout = _layout("chat_low_contrast.png")
+    tops = [line.box[1] for line in layout.lines]
+    assert tops == sorted(tops) and [line.box[0] < 110 for line in layout.lines] == [True, False, False, False, True]
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no OCR model weights shipped in assets/models/ocr")
+def test_dark_text_on_dark_bubbles_is_read():
+    from engine.ocr.pipeline import ocr
+
+    result = ocr(str(DATA / "chat_low_contrast.png"))
+    norm = lambda t: "".join(unicodedata.normalize("NFKC", t).split())   # noqa: E731
+    assert [norm(line.text) for line in result.lines] == [norm(t) for t in CHAT]
+
+
 def test_settings_chevrons_are_no_lines():
     # four rows: label, value (letter-spaced digits or 已关闭), chevron.  The chevrons (0.63 glyph
     # heights wide) were read as 〉, on lines of their own
@@ -39,6 +55,14 @@ def test_settings_chevrons_are_no_lines():
     boxes = [line.box for line in layout.lines]
     assert len(boxes) == 8
     assert all(x1 < 2140 for _, _, x1, _ in boxes)   # the chevrons stand at x 2150-2165
+
+
+def test_settings_rows_read_row_by_row():
+    # the chevrons, a column of their own, made the rows read as columns (labels, then values)
+    _, layout = _layout("settings_chevrons.png")
+    boxes = [line.box for line in layout.lines]
+    rows = [round(y0 / 80) for _, y0, _, _ in boxes]
+    assert rows == sorted(rows) and [x0 < 1000 for x0, *_ in boxes] == [True, False] * 4
 
 
 def test_touching_lines_do_not_double_the_glyph_height():
