@@ -332,7 +332,10 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             if b - a < gutter_min:
                 continue
             if y1 - y0 <= 3 * h:
-                out.append((a, b))
+                # one row (a label and its value) unless the two sides are rows of their own
+                # with an empty band between them (a centred title above a salutation)
+                if side_by_side(y0, y1, x0, a, b, x1) or not _gaps(mask[y0:y1, x0:x1].any(axis=1)):
+                    out.append((a, b))
             # a column of text is more than two glyphs wide (a column of icons, chevrons or
             # bullets beside a list is part of its rows), and both columns run side by side
             elif min(a - x0, x1 - b) > 2 * h and filled(y0, y1, x0, a) and filled(y0, y1, b, x1) \
@@ -385,6 +388,8 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         blocks.append(_lines(y0, y1, x0, x1))
 
     def _lines(y0, y1, x0, x1):
+        import cv2
+
         sub = mask[y0:y1, x0:x1]
         strips = _runs(sub.any(axis=1))
         if not strips:
@@ -401,11 +406,22 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 merged.append([a, b])
         out = []
         pitch = float(np.median([b - a for a, b in merged]))
+        # A line's width is that of the ink components whose middle lies in its rows: the descenders
+        # of a full line above reach into a short last line of a paragraph, whose crop would
+        # otherwise run across the page (its blank rest read as ————)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(sub.astype(np.uint8), connectivity=8)
+        stats = stats[1:]
+        middles = stats[:, 1] + stats[:, 3] / 2
         for a, b in (piece for a, b in merged for piece in _split_touching(sub, a, b, h, pitch)):
-            cols = np.flatnonzero(sub[a:b].any(axis=0))
-            if cols.size == 0:
-                continue
-            out.append((x0 + int(cols[0]), y0 + a, x0 + int(cols[-1]) + 1, y0 + b))
+            own = stats[(middles >= a) & (middles < b)]
+            if own.size:
+                left, right = int(own[:, 0].min()), int((own[:, 0] + own[:, 2]).max())
+            else:
+                cols = np.flatnonzero(sub[a:b].any(axis=0))
+                if cols.size == 0:
+                    continue
+                left, right = int(cols[0]), int(cols[-1]) + 1
+            out.append((x0 + left, y0 + a, x0 + right, y0 + b))
         return out
 
     visit(0, mask.shape[0], 0, mask.shape[1])

@@ -72,3 +72,37 @@ def test_touching_lines_do_not_double_the_glyph_height():
     assert layout.glyph_height < 30
     heights = [line.core[3] - line.core[1] for line in layout.lines]
     assert len(heights) == 11 and max(heights) < 35
+
+
+def _glyphs(mask, y0, y1, x0, x1, step=20, size=16):
+    for x in range(x0, x1 - size + 1, step):
+        mask[y0:y1, x:x + size] = True
+
+
+def test_centred_title_above_a_salutation_is_read_first():
+    # a notice: the document number, centred, just above the salutation on the left; the two
+    # overlap in no row, so they are two rows, not two columns of one row
+    import numpy as np
+
+    from engine.ocr.detect import xy_cut
+
+    mask = np.zeros((60, 400), bool)
+    _glyphs(mask, 8, 24, 200, 320)
+    _glyphs(mask, 30, 46, 10, 70)
+    lines = [line for block in xy_cut(mask, 16.0) for line in block]
+    assert [(x0, y0) for x0, y0, _, _ in lines] == [(200, 8), (10, 30)]
+
+
+def test_a_short_last_line_is_as_wide_as_its_own_text():
+    # the descenders of the full line above reach into it: its box stops at its own glyphs
+    import numpy as np
+
+    from engine.ocr.detect import xy_cut
+
+    mask = np.zeros((60, 420), bool)
+    _glyphs(mask, 4, 20, 10, 410)
+    for x in range(170, 400, 40):
+        mask[20:27, x + 6:x + 9] = True      # descenders, down past the next line's top row
+    _glyphs(mask, 25, 41, 10, 110)
+    lines = [line for block in xy_cut(mask, 16.0) for line in block]
+    assert len(lines) == 2 and lines[1][2] <= 112
