@@ -337,9 +337,11 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 if side_by_side(y0, y1, x0, a, b, x1) or not _gaps(mask[y0:y1, x0:x1].any(axis=1)):
                     out.append((a, b))
             # a column of text is more than two glyphs wide (a column of icons, chevrons or
-            # bullets beside a list is part of its rows), and both columns run side by side
-            elif min(a - x0, x1 - b) > 2 * h and filled(y0, y1, x0, a) and filled(y0, y1, b, x1) \
-                    and side_by_side(y0, y1, x0, a, b, x1):
+            # bullets beside a list is part of its rows) and wider than the gutter (the labels and
+            # right-aligned values of a settings list stand far apart), and both columns run side
+            # by side
+            elif min(a - x0, x1 - b) > max(2 * h, b - a) and filled(y0, y1, x0, a) \
+                    and filled(y0, y1, b, x1) and side_by_side(y0, y1, x0, a, b, x1):
                 out.append((a, b))
         return out
 
