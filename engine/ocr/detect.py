@@ -408,14 +408,16 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 merged.append([a, b])
         out = []
         pitch = float(np.median([b - a for a, b in merged]))
-        # A line's width is that of the ink components whose middle lies in its rows: the descenders
-        # of a full line above reach into a short last line of a paragraph, whose crop would
-        # otherwise run across the page (its blank rest read as ————)
+        # A line's width is that of its own ink components, those with 40% of their height or half
+        # the line's height in its rows: the descenders of a full line above reach into a short
+        # last line of a paragraph, whose crop would otherwise run across the page (its blank rest
+        # read as ————), while a glyph joined to one of the line above (touching lines) still counts
         _, _, stats, _ = cv2.connectedComponentsWithStats(sub.astype(np.uint8), connectivity=8)
         stats = stats[1:]
-        middles = stats[:, 1] + stats[:, 3] / 2
+        tops, bottoms = stats[:, 1], stats[:, 1] + stats[:, 3]
         for a, b in (piece for a, b in merged for piece in _split_touching(sub, a, b, h, pitch)):
-            own = stats[(middles >= a) & (middles < b)]
+            overlap = np.minimum(bottoms, b) - np.maximum(tops, a)
+            own = stats[(overlap >= 0.4 * stats[:, 3]) | (overlap >= 0.5 * (b - a))]
             if own.size:
                 left, right = int(own[:, 0].min()), int((own[:, 0] + own[:, 2]).max())
             else:
