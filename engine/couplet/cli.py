@@ -70,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sample only among the k best characters (0 = all; at most the model's vocabulary)")
     parser.add_argument("--top-p", type=_float_in(0.0, 1.0, open_low=True), default=1.0,
                         help="nucleus sampling mass in (0, 1] (default 1.0)")
-    parser.add_argument("--beam", type=_int_in(1, 64), default=None, help="beam width 1..64 (default max(5, n))")
+    parser.add_argument("--beam", type=_int_in(1, 64), default=None,
+                        help="beam width 1..64 (default: the model config's beam_width, 5 if unset; at least n)")
     parser.add_argument("--refine", type=_int_in(0, 10), default=None,
                         help="mask-predict rounds 0..10 (BERT model; default from the model)")
     parser.add_argument("--acrostic", type=_acrostic,

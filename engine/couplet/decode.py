@@ -24,6 +24,14 @@ mode locks the first character).  For a conditional model (the BERT masked LM) t
 candidates are refined by mask-predict (Ghazvininejad et al., 2019): the least confident
 slots are masked again and predicted with the rest of the line visible, for
 ``refine_steps`` rounds.
+
+Reranking (autoregressive beam search, model config ``word_weight`` / ``mmi_weight``): the
+whole final beam is rescored before the best ``n`` are kept.  ``word_weight`` is subtracted
+for each multi-character word of the upper line (segmented with the model's
+``lexicon.tsv``, :mod:`engine.couplet.lexicon`) whose mirrored span in the lower line is not
+a known word (readers reject 燕色, 徘明); ``mmi_weight`` × log P(upper | lower), the same
+model reading the candidate as the upper line, favours lower lines the upper line follows
+from over generic ones (maximum mutual information, Li et al. 2016).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ OPPOSITION_BONUS_ODD = 0.15
 FALLBACK_LOG_PROB = -50.0  # for characters outside the model's vocabulary
 LM_SHORTLIST = 32  # candidates per beam the character LM rescores at each step
 MAX_CANDIDATES, MAX_BEAM, MAX_REFINE = 50, 64, 10  # option ranges (larger ones run for minutes)
+MAX_WORD_WEIGHT, MAX_MMI_WEIGHT = 20.0, 5.0  # reranking weights (config ``word_weight``, ``mmi_weight``)
 # characters used only when a model's vocabulary cannot fill every slot (tiny test models)
 _FALLBACK_CHARS = ("天地人山水风云日月花草春秋江河湖海星辰雪雨霜露松竹梅兰书画琴棋诗酒茶香金玉石木火土"
                    "东西南北红绿青白黄紫高低长短新旧古今来去大小多少深浅远近明暗开合")
@@ -233,14 +242,16 @@ def _sample(problem: _Problem, rows: np.ndarray, fixed: dict[int, str], temperat
 
 
 def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out: int, temperature: float,
-                    top_k: int, top_p: float, rng: np.random.Generator) -> list[tuple[str, ...]]:
+                    top_k: int, top_p: float, rng: np.random.Generator, scores: list | None = None
+                    ) -> list[tuple[str, ...]]:
     """Lower lines written left to right by ``model.start(upper)`` (an incremental decoder) → slot assignments.
 
     Temperature 0: beam search of ``width`` (≥ n_out) partial lines, ranked by model log-prob
     plus rule bonus.  Otherwise ``n_out`` lines sampled in parallel (temperature, top-k,
     top-p).  Punctuation is copied, repeated positions take their slot's character, locks
     are forced; elsewhere the upper line's characters (重字) and characters already used by
-    another slot are never chosen."""
+    another slot are never chosen.  ``scores``, when given, receives each returned line's
+    search score (model log-prob + rule bonus + LM term, summed)."""
     model, upper = problem.model, problem.upper
     classes = problem.classes
     sampling = temperature > 0
@@ -300,11 +311,15 @@ def _autoregressive(problem: _Problem, fixed: dict[int, str], width: int, n_out:
             expanded.sort(key=lambda beam: -beam[0])
         beams = expanded[:size]
     out, seen = [], set()
-    for _, chars, slots, _ in beams:
+    for score, chars, slots, _ in beams:
         a = tuple(slots[g] for g in range(len(problem.slots)))
         if a not in seen:
             seen.add(a)
             out.append(a)
+            if scores is not None:
+                scores.append(score)
+    if scores is not None:
+        del scores[n_out:]
     return out[:n_out]
 
 
@@ -409,8 +424,9 @@ def _merge_locks(core: str, locked: dict[int, str] | None, acrostic: str | None)
 
 
 
-def _check_options(n, temperature, top_k, top_p, beam_width, refine_steps) -> None:
-    """Refuse option values that make no sense or would run for minutes (one clear message)."""
+def _check_options(n, temperature, top_k, top_p, beam_width, refine_steps, config: dict | None = None) -> None:
+    """Refuse option values that make no sense or would run for minutes (one clear message);
+    ``config``: the model's decoding settings (``beam_width``, ``word_weight``, ``mmi_weight``)."""
     from engine.errors import InputError
 
     def bad(what):
@@ -428,6 +444,14 @@ def _check_options(n, temperature, top_k, top_p, beam_width, refine_steps) -> No
         bad(f"beam width must be 1..{MAX_BEAM}, not {beam_width!r}")
     if refine_steps is not None and not 0 <= refine_steps <= MAX_REFINE:
         bad(f"refinement rounds must be 0..{MAX_REFINE}, not {refine_steps!r}")
+    config = config or {}
+    width = config.get("beam_width", 5)
+    if isinstance(width, bool) or not (isinstance(width, (int, float)) and int(width) == width and 1 <= width <= MAX_BEAM):
+        bad(f"config beam_width must be 1..{MAX_BEAM}, not {width!r}")
+    for key, top in (("word_weight", MAX_WORD_WEIGHT), ("mmi_weight", MAX_MMI_WEIGHT)):
+        value = config.get(key, 0.0)
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value <= top):
+            bad(f"config {key} must be 0..{top:g}, not {value!r}")
 
 
 def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float = 0.0, top_k: int = 0,
@@ -446,6 +470,7 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     _check_options(n, temperature, top_k, top_p, beam_width, refine_steps)
     n = int(n)
     model = _resolve_model(model)
+    _check_options(n, temperature, top_k, top_p, beam_width, refine_steps, getattr(model, "config", None))
     line = normalise_upper(upper)
     core = line.rstrip(PUNCTUATION)
     tail = line[len(core):]
@@ -461,7 +486,7 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
         refine_steps = 0
 
     sampling = temperature > 0
-    width = max(beam_width or 5, n)
+    width = max(beam_width or int(getattr(model, "config", {}).get("beam_width", 5)), n)
     if getattr(model, "autoregressive", False):
         return _finish_autoregressive(problem, line, core, tail, fixed_locks, width, n, temperature, top_k, top_p,
                                       rng, alternatives)
@@ -529,17 +554,73 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
     return CoupletResult(upper=line, model=getattr(model, "name", "?"), candidates=tuple(candidates))
 
 
+def _rerank_weights(model) -> tuple[float, float]:
+    """(word_weight, mmi_weight) of the model config, 0 where the model lacks what the term needs."""
+    config = getattr(model, "config", {})
+    word = float(config.get("word_weight", 0.0)) if getattr(model, "lexicon", None) is not None else 0.0
+    mmi = float(config.get("mmi_weight", 0.0)) if hasattr(model, "pair_log_probs") else 0.0
+    return word, mmi
+
+
+def _known_span(lexicon, word: str) -> bool:
+    """A lower-line span mirroring an upper-line word reads as words: a known word, or (3–4
+    characters) a known word of two or more characters with at most one character besides."""
+    if word in lexicon:
+        return True
+    if len(word) == 3:
+        return word[:2] in lexicon or word[1:] in lexicon
+    if len(word) == 4:
+        return (word[:2] in lexicon and word[2:] in lexicon) or word[:3] in lexicon or word[1:] in lexicon
+    return False
+
+
+def unknown_words(lexicon, upper: str, lower: str) -> int:
+    """How many multi-character words of ``upper`` (segmented by ``lexicon``) face a span of
+    ``lower`` that is not a word.  Reduplicated upper words (声声) are left to the repeat rule."""
+    count, start = 0, 0
+    for end in [i for i, ch in enumerate(upper) if is_punct(ch)] + [len(upper)]:
+        for s, e in lexicon.segment(upper[start:end]):
+            s, e = start + s, start + e
+            if e - s >= 2 and len(set(upper[s:e])) == e - s and not _known_span(lexicon, lower[s:e]):
+                count += 1
+        start = end + 1
+    return count
+
+
+def _rerank_terms(model, core: str, texts: list[str], word_weight: float, mmi_weight: float) -> list[float]:
+    """Reranking bonus of each candidate lower line (log-prob units, summed over the line)."""
+    terms = [0.0] * len(texts)
+    if word_weight:
+        terms = [t - word_weight * unknown_words(model.lexicon, core, text) for t, text in zip(terms, texts)]
+    if mmi_weight and texts:
+        backward = model.pair_log_probs(texts, [core] * len(texts))
+        terms = [t + mmi_weight * float(b) for t, b in zip(terms, backward)]
+    return terms
+
+
 def _finish_autoregressive(problem, line, core, tail, fixed, width, n, temperature, top_k, top_p, rng,
                            alternatives) -> CoupletResult:
-    """Candidates from :func:`_autoregressive`, scored by the model given each line's own prefix."""
+    """Candidates from :func:`_autoregressive`, scored by the model given each line's own prefix
+    (and, in beam search, reranked over the whole final beam when the config asks)."""
     model = problem.model
-    assignments = _autoregressive(problem, fixed, width, n, temperature, top_k, top_p, rng)
-    texts = [_assemble(problem, a) for a in assignments]
-    all_rows = model.log_probs(core, [list(t) for t in texts])
+    word_weight, mmi_weight = _rerank_weights(model)
+    rerank = temperature == 0 and (word_weight or mmi_weight)
+    if rerank:  # the whole final beam, ranked by search score + rerank terms; the best n go on
+        scores: list[float] = []
+        assignments = _autoregressive(problem, fixed, width, width, temperature, top_k, top_p, rng, scores)
+        texts = [_assemble(problem, a) for a in assignments]
+        terms = _rerank_terms(model, core, texts, word_weight, mmi_weight)
+        order = sorted(range(len(texts)), key=lambda j: -(scores[j] + terms[j]))[:n]
+        assignments, texts, extra = [assignments[j] for j in order], [texts[j] for j in order], [terms[j] for j in order]
+    else:
+        assignments = _autoregressive(problem, fixed, width, n, temperature, top_k, top_p, rng)
+        texts = [_assemble(problem, a) for a in assignments]
+        extra = [0.0] * len(texts)
+    all_rows = model.log_probs(core, [list(t) for t in texts])  # only the lines returned
     n_chars = sum(1 for ch in core if not is_punct(ch))
     lm, lm_weight = _fluency_model(model)
     candidates = []
-    for a, text, rows in zip(assignments, texts, all_rows):
+    for a, text, rows, rerank_term in zip(assignments, texts, all_rows, extra):
         logp = fluency = 0.0
         for i, ch in enumerate(text):
             if not is_punct(ch):
@@ -547,8 +628,8 @@ def _finish_autoregressive(problem, line, core, tail, fixed, width, n, temperatu
                 logp += float(rows[i, idx]) if idx is not None and np.isfinite(rows[i, idx]) else FALLBACK_LOG_PROB
                 if lm is not None:
                     fluency += lm_weight * lm.logp(_phrase_context(list(text[:i])), ch)
-        bonus = fluency + sum(_bonus_of(core, problem.slots[g], a[g], problem.tone_weight)
-                              for g in range(len(problem.slots)))
+        bonus = fluency + rerank_term + sum(_bonus_of(core, problem.slots[g], a[g], problem.tone_weight)
+                                            for g in range(len(problem.slots)))
         full = text + tail
         candidates.append(Candidate(text=full, score=(logp + bonus) / n_chars, log_prob=logp / n_chars,
                                     rules=check_rules(line, full),

@@ -399,6 +399,25 @@ class UniLMCouplet(CoupletModel):
                            dtype=torch.long).reshape(len(lowers), n - 1)
         return self._finish(unilm_logits(self.net, up, pre))
 
+    @torch.inference_mode()
+    def pair_log_probs(self, uppers: list[str], lowers: list[str]) -> np.ndarray:
+        """(B,) log P(lower | upper) of B pairs of equal-length lines (uppers may differ): the
+        sum over the lower line's characters given the upper line and the characters before.
+        Punctuation and characters outside the vocabulary are skipped.  Decoding's MMI term
+        feeds a candidate lower line as the upper one (``engine.couplet.decode``)."""
+        n = len(lowers[0])
+        up = torch.tensor([self.encode(u) for u in uppers], device=self.device)
+        pre = torch.tensor([self._prefix_ids(u, l[: n - 1]) for u, l in zip(uppers, lowers)], device=self.device,
+                           dtype=torch.long).reshape(len(uppers), n - 1)
+        rows = self._finish(unilm_logits(self.net, up, pre))
+        total = np.zeros(len(uppers))
+        for b, lower in enumerate(lowers):
+            for i, ch in enumerate(lower):
+                idx = self.index.get(ch)
+                if idx is not None and not is_punct(ch) and np.isfinite(rows[b, i, idx]):
+                    total[b] += rows[b, i, idx]
+        return total
+
     def _greedy(self, upper: str) -> list[str]:
         decoder, line = self.start(upper), []
         for i, u in enumerate(upper[:-1]):
@@ -471,6 +490,10 @@ def _load(model_dir: Path, kind: str) -> CoupletModel:
         from engine.ngram import CharNgramLM
 
         model.lm = CharNgramLM.load(model_dir / "lm.npz")
+    if (model_dir / "lexicon.tsv").is_file():  # the word list decoding reranks with (engine.couplet.lexicon)
+        from engine.couplet.lexicon import Lexicon
+
+        model.lexicon = Lexicon.load(model_dir / "lexicon.tsv")
     return model
 
 
