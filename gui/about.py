@@ -17,8 +17,8 @@ HEADLINES = {
     "segment": (("pku_test_f1", "PKU F1", "{:.1%}"), ("chars_per_s_1_thread", "speed", "{:,.0f} chars/s")),
     "couplet": (("bleu4", "BLEU-4", "{:.2f}"), ("hard_constraints", "constraints met", "{:.0%}"),
                 ("ms_per_line", "", "{:.1f} ms/line")),
-    "ocr": (("bench_clean_lines_cer", "CER clean lines", "{:.2%}"), ("bench_degraded_lines_cer", "degraded", "{:.2%}"),
-            ("bench_page_scan_cer", "pages", "{:.2%}")),
+    "ocr": (("real_set_cer", "CER on real screenshots, scans and photos", "{:.2%}"),
+            ("real_set_cer_rapidocr", "RapidOCR", "{:.2%}"), ("bench_clean_lines_cer", "clean lines", "{:.2%}")),
 }
 
 

@@ -2,7 +2,8 @@
 
 The images in tests/data/ocr were made by tests/data/ocr/make_images.py: a dark-mode chat with
 coloured bubbles, a settings card with round bullets and letter-spaced full-width digits, a
-blurred scan with touching lines, and a photo of a page lying on a desk at an angle.  Their text
+blurred scan with touching lines, a photo of a page lying on a desk at an angle, and a card of
+lines with units and symbols (℃ ％ ● 〔〕 ① →) and Latin words between hanzi.  Their text
 (one entry per line, in reading order) is in tests/data/ocr/expected.json.
 """
 
@@ -34,8 +35,13 @@ def _layout(name):
     return loaded, pre, detect_lines(pre)
 
 
+# The line finder drops a round bullet at the start of a line on purpose (it is not text on most pages; CSS
+# draws it), as the real-renderer benchmark's score ignores one; any other misreading of it still counts.
+MARKERS = "·•●○■□◆◇"
+
+
 def _norm(text):
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    return "".join(unicodedata.normalize("NFKC", text).split()).lstrip(MARKERS)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -96,9 +102,10 @@ def test_screenshots_are_not_taken_for_photos():
 
 # Characters the shipped recogniser still misreads although their line is found and cut right
 # (recogniser errors, not line finding): 堵 as 墙 and the colon of the 13 px grey time as ·
-# in the chat; 半 as 平, 十 as 上 and 特 as 将 in the blurred serif scan.  Every other line must
-# read exactly; these two images may lose at most this many characters.
-MISREAD = {"chat_dark": 2, "scan_tight": 4}
+# in the chat; 半 as 平, 十 as 上 and 特 as 将 in the blurred serif scan; in the units card
+# (crnn-ctc-s2) -3℃～5℃ as -3°℃～5S℃C: ℃ ％ 〔〕 ① → read right, but a stray ° or C beside
+# a ℃.  Every other line must read exactly; these images may lose at most this many characters.
+MISREAD = {"chat_dark": 2, "scan_tight": 4, "units_symbols": 3}
 
 
 @needs_model
@@ -112,3 +119,13 @@ def test_shipped_model_reads_real_images(name):
     assert len(found) == len(expected)
     errors = sum(edit_distance(f, e) for f, e in zip(found, expected))
     assert errors <= MISREAD.get(name, 0), list(zip(found, expected))
+
+
+@needs_model
+def test_spaces_between_latin_words_are_kept():
+    from engine.ocr.pipeline import ocr
+
+    text = unicodedata.normalize("NFKC", ocr(str(_image("units_symbols"))).lines[-1].text)
+    # "Mixed 中英文 text 2024年5月": the old model read Mixed中英文text2024年5月.  The space between 文 and
+    # text is still lost (the gap after a hanzi is narrow); the ones beside Latin words are kept.
+    assert text.startswith("Mixed 中英文") and text.endswith("text 2024年5月")

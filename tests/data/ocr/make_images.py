@@ -52,6 +52,12 @@ li{{font-size:17px;line-height:2.1;color:#222}} li::marker{{color:#3a7bd5;font-s
 <li>验证码<span class=code>１２３４５６</span></li>
 </ul></div></body></html>"""
 
+UNITS = f"""<html><head><style>{STYLE}
+body{{background:#fafafa;padding:18px 20px;width:460px}}
+.card{{background:#fff;border:1px solid #ddd;border-radius:8px;padding:8px 18px}}
+p{{font-size:18px;line-height:1.9;color:#202020;margin:0}}
+</style></head><body><div class=card>{''.join(f'<p>{t}</p>' for t in EXPECTED['units_symbols'])}</div></body></html>"""
+
 DOC_STYLE = ("body{{background:#fff;width:{w}px;padding:{pad}px;margin:0;font-family:'Noto Serif CJK SC',serif;"
              "font-size:{size}px;line-height:{lh};color:#111}} p{{margin:0 0 {gap}px;text-indent:2em}}"
              "h2{{text-align:center;font-size:{title}px;margin:0 0 {tgap}px}}")
@@ -132,6 +138,7 @@ def main() -> None:
     rng = np.random.default_rng(12)
     save("chat_dark", shoot(CHAT, 480, 500))
     save("settings_list", shoot(SETTINGS, 520, 420))
+    save("units_symbols", shoot(UNITS, 500, 300))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
