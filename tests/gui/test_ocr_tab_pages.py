@@ -12,19 +12,10 @@ import gui.ocr_tab
 from gui.image_view import _qimage_to_array
 from gui.ocr_tab import OcrTab
 from tests.engine.test_ocr_pipeline import tiny_model
-from tests.gui.test_ocr_tab import _wait, fake_ocr
+from tests.gui.test_ocr_tab import _wait, fake_ocr, tab  # noqa: F401  (tab: the same fixture)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ocr"
 PHOTO, SETTINGS = DATA / "photo_page.jpg", DATA / "settings_list.png"
-
-
-@pytest.fixture
-def tab(qtbot, runner):
-    widget = OcrTab(runner, ocr=fake_ocr)
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    widget.show()
-    return widget
 
 
 def shown(tab):
