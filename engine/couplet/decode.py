@@ -557,7 +557,8 @@ def generate_couplet(upper: str, *, model=None, n: int = 1, temperature: float =
 def _rerank_weights(model) -> tuple[float, float]:
     """(word_weight, mmi_weight) of the model config, 0 where the model lacks what the term needs."""
     config = getattr(model, "config", {})
-    word = float(config.get("word_weight", 0.0)) if getattr(model, "lexicon", None) is not None else 0.0
+    word = float(config.get("word_weight", 0.0))
+    word = word if word and getattr(model, "lexicon", None) is not None else 0.0  # the list is read only if asked
     mmi = float(config.get("mmi_weight", 0.0)) if hasattr(model, "pair_log_probs") else 0.0
     return word, mmi
 

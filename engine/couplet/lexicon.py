@@ -141,7 +141,9 @@ def build(pku: Path, min_count: int = 2, min_count_verse: int = 3, min_pair_coun
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.couplet.lexicon", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--pku", type=Path, default=Path(__file__).resolve().parents[2] / "../shared/data/cws/pd199801")
+    from engine.train.segment import DEFAULT_DATA
+
+    parser.add_argument("--pku", type=Path, default=DEFAULT_DATA.parent)
     parser.add_argument("--min-count", type=int, default=2, help="least count of a word segmented from modern couplets")
     parser.add_argument("--min-count-verse", type=int, default=3, help="… from verse couplets")
     parser.add_argument("--min-pair-count", type=int, default=10, help="least count of an attested character pair")

@@ -29,6 +29,7 @@ hard constraints.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -192,6 +193,18 @@ class CoupletModel:
         for i, tok in enumerate(vocab):
             banned[i] = tok in SPECIAL_TOKENS or is_punct(tok) or len(tok) != 1
         self._banned = torch.from_numpy(banned).to(self.device)
+
+    lexicon_path: Path | None = None  # the model folder's lexicon.tsv, if it ships one
+
+    @functools.cached_property
+    def lexicon(self):
+        """The word list reranking reads (:mod:`engine.couplet.lexicon`), or None; read on first use, since
+        only a config with ``word_weight`` asks for it."""
+        if self.lexicon_path is None:
+            return None
+        from engine.couplet.lexicon import Lexicon
+
+        return Lexicon.load(self.lexicon_path)
 
     def encode(self, text) -> list[int]:
         return [self.index.get(ch, UNK) if ch is not None else MASK for ch in text]
@@ -491,9 +504,7 @@ def _load(model_dir: Path, kind: str) -> CoupletModel:
 
         model.lm = CharNgramLM.load(model_dir / "lm.npz")
     if (model_dir / "lexicon.tsv").is_file():  # the word list decoding reranks with (engine.couplet.lexicon)
-        from engine.couplet.lexicon import Lexicon
-
-        model.lexicon = Lexicon.load(model_dir / "lexicon.tsv")
+        model.lexicon_path = model_dir / "lexicon.tsv"
     return model
 
 
