@@ -112,20 +112,23 @@ def scan_like(image: np.ndarray, rng: random.Random) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ systems
-def mowen_system(model_dir: str | None, use_lm: bool):
+def _mowen_model(model_dir: str | None):
     import torch
-
-    from engine.ocr.pipeline import ocr
 
     torch.set_num_threads(1)
     if model_dir:
         from engine.ocr.model import load
 
-        model = load(Path(model_dir))
-    else:
-        from engine.ocr.pipeline import default_model
+        return load(Path(model_dir))
+    from engine.ocr.pipeline import default_model
 
-        model = default_model()
+    return default_model()
+
+
+def mowen_system(model_dir: str | None, use_lm: bool):
+    from engine.ocr.pipeline import ocr
+
+    model = _mowen_model(model_dir)
     if use_lm and model.lm is None:
         return None, "no LM file in the model folder"
 
@@ -136,13 +139,10 @@ def mowen_system(model_dir: str | None, use_lm: bool):
 
 def mowen_line_system(model_dir: str | None):
     """Mowen's recogniser (beam + LM) on the whole crop, no line finding: a line recogniser, as RapidOCR's rec is."""
-    import torch
-
-    from engine.ocr.pipeline import decode_lines, default_model, ocr
+    from engine.ocr.pipeline import decode_lines, ocr
     from engine.ocr.recognise import recognise
 
-    torch.set_num_threads(1)
-    model = default_model() if not model_dir else __import__("engine.ocr.model", fromlist=["load"]).load(Path(model_dir))
+    model = _mowen_model(model_dir)
 
     def run(image, page=False):
         if page:
@@ -152,37 +152,24 @@ def mowen_line_system(model_dir: str | None):
     return run, ""
 
 
-def rapidocr_line_system():
-    """RapidOCR's recogniser alone on a line (no detector, no classifier); its page pipeline on pages."""
-    page_fn, why = rapidocr_system()
-    if page_fn is None:
-        return None, why
-    from rapidocr import RapidOCR
-
-    engine = RapidOCR(params={"EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                              "EngineConfig.onnxruntime.inter_op_num_threads": 1})
-
-    def run(image, page=False):
-        if page:
-            return page_fn(image)
-        result = engine(np.ascontiguousarray(image[:, :, ::-1]), use_det=False, use_cls=False, use_rec=True)
-        return "".join(result.txts or ())
-    return run, ""
-
-
-def rapidocr_system():
+def rapidocr_system(line_recogniser: bool = False):
+    """RapidOCR's page pipeline; with ``line_recogniser`` its recogniser alone on a line (no detector, no
+    classifier) and the page pipeline on pages."""
     try:
         from rapidocr import RapidOCR
     except ImportError as exc:
         return None, f"not installed ({exc})"
+    params = {"EngineConfig.onnxruntime.intra_op_num_threads": 1, "EngineConfig.onnxruntime.inter_op_num_threads": 1}
     try:
-        engine = RapidOCR(params={"EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                                  "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        engine = RapidOCR(params=params)
+        # a call's use_det / use_cls stay in force for later calls, so lines get an engine of their own
+        lines = RapidOCR(params=params) if line_recogniser else None
     except Exception as exc:  # e.g. models would have to be downloaded
         return None, f"unavailable: {exc}"
 
-    def run(image):
-        result = engine(np.ascontiguousarray(image[:, :, ::-1]))
+    def run(image, page=True):
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        result = engine(bgr) if page or lines is None else lines(bgr, use_det=False, use_cls=False)
         return "".join(result.txts or ())
     return run, ""
 
@@ -230,7 +217,7 @@ def main(argv=None) -> int:
         elif name == "mowen-rec":
             systems[name] = mowen_line_system(args.model_dir)
         elif name == "rapidocr-rec":
-            systems[name] = rapidocr_line_system()
+            systems[name] = rapidocr_system(line_recogniser=True)
         elif name == "tesseract":
             systems[name] = tesseract_system(False)
     for name, (fn, why) in systems.items():

@@ -29,12 +29,9 @@ def _is_cjk(ch: str) -> bool:
     return ord(ch) >= 0x2E80
 
 
-def tidy_spaces(decoded: Decoded) -> Decoded:
-    """Keep a recognised space only between words: one space, not at either end, and not between two CJK
-    characters (a letter-spaced Chinese line shows gaps that are not spaces)."""
-    text = decoded.text
-    if " " not in text:
-        return decoded
+def _kept(text: str) -> list[int]:
+    """Positions of ``text`` to keep: a space only between words — one, not at either end, and not between two
+    CJK characters (a letter-spaced Chinese line shows gaps that are not spaces)."""
     keep = []
     for i, ch in enumerate(text):
         if ch == " ":
@@ -43,8 +40,21 @@ def tidy_spaces(decoded: Decoded) -> Decoded:
             if before is None or after is None or after == " " or (_is_cjk(before) and _is_cjk(after)):
                 continue
         keep.append(i)
+    return keep
+
+
+def tidy_text(text: str) -> str:
+    """``text`` with only the spaces between words (the rule of :func:`tidy_spaces`; training labels use it)."""
+    return "".join(text[i] for i in _kept(text))
+
+
+def tidy_spaces(decoded: Decoded) -> Decoded:
+    """``decoded`` with only the spaces between words, each kept character keeping its confidence and column."""
+    if " " not in decoded.text:
+        return decoded
+    keep = _kept(decoded.text)
     pick = lambda seq: tuple(seq[i] for i in keep) if seq else seq
-    return Decoded("".join(text[i] for i in keep), pick(decoded.confidences), pick(decoded.columns))
+    return Decoded("".join(decoded.text[i] for i in keep), pick(decoded.confidences), pick(decoded.columns))
 
 
 def greedy_decode(log_probs: np.ndarray, symbols) -> Decoded:

@@ -39,16 +39,8 @@ ASCII_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 def _gb2312_row(row: int) -> str:
-    return "".join(b.decode("gb2312") for b in (bytes([0xA0 + row, c]) for c in range(0xA1, 0xFF))
-                   if _decodes(b))
-
-
-def _decodes(b: bytes) -> bool:
-    try:
-        b.decode("gb2312")
-        return True
-    except UnicodeDecodeError:
-        return False
+    # the row's unassigned cells do not decode and are skipped
+    return "".join(bytes([0xA0 + row, c]).decode("gb2312", errors="ignore") for c in range(0xA1, 0xFF))
 
 
 # What Chinese screens and pages show besides hanzi, ASCII and CJK punctuation: the GB2312 symbol rows 1 (marks,

@@ -132,10 +132,9 @@ def make_batches(synth, seeds, batch, prepare, clean_fraction=0.0, real=(), real
 def tidy_label(text: str) -> str:
     """A page line's text as the recogniser is taught to read it: single spaces, none between two CJK characters
     (the rule ``engine.ocr.decode.tidy_spaces`` applies to what it reads)."""
-    from engine.ocr.decode import Decoded, tidy_spaces
+    from engine.ocr.decode import tidy_text
 
-    text = " ".join(text.split())
-    return tidy_spaces(Decoded(text, (1.0,) * len(text), tuple(range(len(text))))).text
+    return tidy_text(" ".join(text.split()))
 
 
 def real_lines(folders, symbols, prepare) -> tuple[list, list]:
@@ -207,12 +206,14 @@ def grow_classifier(donor: dict, fresh: dict, symbols: list[str]) -> dict:
     """
     import unicodedata
 
+    import torch
+
     grown = dict(donor)
     weight, bias = donor["classifier.weight"].float(), donor["classifier.bias"].float()
     n = weight.shape[0]  # the blank + the old symbols
     old_ids = {c: i + 1 for i, c in enumerate(symbols[: n - 1])}
-    new_weight = torch_zeros_like(fresh["classifier.weight"])
-    new_bias = torch_zeros_like(fresh["classifier.bias"]) + float(bias[1:].min()) - 20.0
+    new_weight = torch.zeros_like(fresh["classifier.weight"], dtype=torch.float32)
+    new_bias = torch.zeros_like(fresh["classifier.bias"], dtype=torch.float32) + float(bias[1:].min()) - 20.0
     new_weight[:n], new_bias[:n] = weight, bias
     for k, c in enumerate(symbols[n - 1:], start=n):
         twin = old_ids.get(unicodedata.normalize("NFKC", c))
@@ -220,12 +221,6 @@ def grow_classifier(donor: dict, fresh: dict, symbols: list[str]) -> dict:
             new_weight[k], new_bias[k] = weight[twin], bias[twin] - 1.0
     grown["classifier.weight"], grown["classifier.bias"] = new_weight, new_bias
     return grown
-
-
-def torch_zeros_like(t):
-    import torch
-
-    return torch.zeros_like(t, dtype=torch.float32)
 
 
 # the text mix of training and validation lines; the "symbols" lines teach the symbols beyond hanzi and ASCII
