@@ -91,13 +91,39 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     frame = (widths > 0.8 * page_w) & (heights > 0.8 * page_h) & (areas < 0.1 * widths * heights)
     # Solid bars thicker than a stroke: the dark gap between an avatar and a bubble, a coloured
     # edge, a scroll bar.  No glyph is a filled block; l, I and | are only a stroke wide.
-    bar = (areas > 0.85 * widths * heights) & (short_side > 0.3 * h) & (long_side > 1.3 * h)
+    # A large bold glyph (国 in a title) can binarise nearly solid too, but it is about square.
+    bar = (areas > 0.85 * widths * heights) & (short_side > 0.3 * h) & (long_side > 1.3 * h) \
+        & (long_side > 1.5 * short_side)
     keep = ~(speck | rule | frame | bar)
+    keep &= ~_outlines(stats, keep & sizable, h)
     keep &= ~_leading_bullets(stats, keep, h)
     lut = np.concatenate([[False], keep])
     mask = lut[labels]
     boxes = stats[keep & sizable][:, :4]
     return mask, h, boxes
+
+
+def _outlines(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarray:
+    """Thin outlines drawn around text (a ghost button's pill, a bordered box): True for each to drop.
+
+    Such an outline is one component whose ink fills under a quarter of its box, which is 1.5 times
+    as long as it is wide or fills under 10% of its box, and whose box holds other components whole,
+    with room around them: it is over 1.4 times as tall as the tallest of them.  Kept as ink, it makes
+    the line's box the outline's, and the recogniser reads its ends as （ and 三 around text shrunk to
+    half the crop.  A glyph that encloses others (国, 回 in a large light title face) is about square
+    and fills more of its box.
+    """
+    x, y, w, hh, area = (stats[:, i].astype(np.int64) for i in range(5))
+    elongated = np.maximum(w, hh) > 1.5 * np.minimum(w, hh)
+    candidate = keep & (np.minimum(w, hh) > 0.8 * h) & (area < 0.25 * w * hh) \
+        & (elongated | (area < 0.1 * w * hh))
+    out = np.zeros(len(stats), bool)
+    others = np.flatnonzero(keep)
+    for i in np.flatnonzero(candidate):
+        inside = others[(x[others] > x[i]) & (y[others] > y[i])
+                        & (x[others] + w[others] < x[i] + w[i]) & (y[others] + hh[others] < y[i] + hh[i])]
+        out[i] = inside.size > 0 and hh[i] > 1.4 * hh[inside].max() and w[i] > 1.4 * hh[inside].max()
+    return out
 
 
 def _leading_bullets(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarray:
@@ -119,6 +145,11 @@ def _leading_bullets(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarra
         same_row = others[(np.abs(cy[others] - cy[i]) < 0.25 * h) & (others != i)]
         gap_right = x[same_row] - (x[i] + w[i])
         gap_left = x[i] - (x[same_row] + w[same_row])
+        # the nearest ink on its right stands apart (a dense small glyph, 数 at 13 px, is a blob too,
+        # but its neighbour stands a pixel or two away)
+        right = gap_right >= -0.1 * h
+        if right.any() and gap_right[right].min() < 0.15 * h:
+            continue
         text_right = ((gap_right >= 0.15 * h) & (gap_right <= 2.5 * h) & (hh[same_row] >= 0.5 * h)).any()
         ink_left = ((gap_left >= -0.1 * h) & (gap_left <= 1.2 * h)).any()
         out[i] = text_right and not ink_left
@@ -131,7 +162,8 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     Bullets larger than the ink element come out as rings, often broken, so the solid-blob test of
     ``_leading_bullets`` misses them.  Here the first cluster of ink columns of the line counts as a
     bullet if it is roundish, 0.3-1.1 glyph heights across, followed by a gap of 0.3 glyph heights
-    (glyphs of a line stand closer) and has its four corners empty while ink meets all four sides.
+    (glyphs of a line stand closer), has its four corners empty while ink meets all four sides, and
+    its middle empty or solid.
     """
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
@@ -156,6 +188,11 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     sides = [blob[:ct, mid_w], blob[-ct:, mid_w], blob[mid_t, :cw], blob[mid_t, -cw:]]
     if any(c.any() for c in corners) or not all(s.any() for s in sides):
         return x0
+    # a ring (○, or a large ● binarised as its rim) is empty in the middle and a small ● is solid;
+    # a circled number (③ in a list) has its digit there, and is text
+    centre = blob[int(0.3 * t):max(int(0.7 * t), int(0.3 * t) + 1), int(0.3 * w):max(int(0.7 * w), int(0.3 * w) + 1)]
+    if 0.05 < centre.mean() < 0.9:
+        return x0
     return x0 + runs[1][0]
 
 
@@ -163,8 +200,9 @@ def _drop_trailing_chevron(mask: np.ndarray, box: tuple[int, int, int, int], h: 
     """The line's right edge, moved before a disclosure chevron (>) that ends it after a wide gap.
 
     Settings rows and list items end in a chevron icon, which is no part of their text (the
-    recogniser reads it as 〉 or 》).  The last cluster of ink columns counts as one if it stands a
-    glyph height or more from the rest, is at most 0.75 glyph heights wide (drawn chevrons are
+    recogniser reads it as 〉 or 》).  The last cluster of ink columns counts as one if it stands 0.6
+    glyph heights or more from the rest (a status value's chevron stands 0.8 away; 》 closing a title
+    touches it), is at most 0.75 glyph heights wide (drawn chevrons are
     0.6-0.65 glyph heights wide and about one tall), and bends right: its ink
     in the middle rows lies right of its ink in the top and bottom rows.
     """
@@ -173,7 +211,7 @@ def _drop_trailing_chevron(mask: np.ndarray, box: tuple[int, int, int, int], h: 
     runs = _merged_runs(sub.any(axis=0), 0.25 * h)
     if len(runs) == 1:   # a chevron standing alone (a settings row's value column): no line at all
         return x0 if _is_chevron(sub, h) else x1
-    if runs[-1][0] - runs[-2][1] < 1.0 * h or not _is_chevron(sub[:, runs[-1][0]:runs[-1][1]], h):
+    if runs[-1][0] - runs[-2][1] < 0.6 * h or not _is_chevron(sub[:, runs[-1][0]:runs[-1][1]], h):
         return x1
     return x0 + runs[-2][1]
 
@@ -333,8 +371,13 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 continue
             if y1 - y0 <= 3 * h:
                 # one row (a label and its value) unless the two sides are rows of their own
-                # with an empty band between them (a centred title above a salutation)
-                if side_by_side(y0, y1, x0, a, b, x1) or not _gaps(mask[y0:y1, x0:x1].any(axis=1)):
+                # with an empty band between them (a centred title above a salutation); two rows
+                # with a paragraph break between (a card's tags above its price) are cut into rows
+                # first, or a tag at the end of the row would be read after the price
+                row_gaps = _gaps(mask[y0:y1, x0:x1].any(axis=1))
+                if any(q - p >= 0.75 * h for p, q in row_gaps):
+                    continue
+                if side_by_side(y0, y1, x0, a, b, x1) or not row_gaps:
                     out.append((a, b))
             # a column of text is more than two glyphs wide (a column of icons, chevrons or
             # bullets beside a list is part of its rows) and wider than the gutter (the labels and
@@ -346,14 +389,14 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         return out
 
     def side_by_side(y0, y1, x0, a, b, x1):
-        # Columns stand side by side: the rows their ink spans overlap (by half the shorter).  The
-        # bubbles of a chat on its left and right sides follow each other down the page instead.
-        spans = []
-        for c0, c1 in ((x0, a), (b, x1)):
-            rows = np.flatnonzero(mask[y0:y1, c0:c1].any(axis=1))
-            spans.append((rows[0], rows[-1] + 1))
-        (t0, b0), (t1, b1) = spans
-        return min(b0, b1) - max(t0, t1) >= 0.5 * min(b0 - t0, b1 - t1)
+        # Columns stand side by side: most rows of ink of the side with fewer of them meet a row of
+        # ink of the other side.  The bubbles of a chat on its left and right sides take turns down
+        # the page instead, each beside the other side's gap (a span test passed them as columns
+        # wherever one side had a single bubble between two of the other's).
+        strips = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))]
+        fewer, more = sorted(strips, key=len)
+        meets = sum(any(min(q1, q2) - max(p1, p2) > 0 for p2, q2 in more) for p1, q1 in fewer)
+        return 2 * meets >= len(fewer)
 
     def visit(y0, y1, x0, x1, depth=0):
         sub = mask[y0:y1, x0:x1]

@@ -20,6 +20,17 @@ from engine.progress import Job, Progress
 
 DEFAULT_LM_WEIGHT = 0.3
 DEFAULT_LENGTH_BONUS = 0.6
+# A "line" of one or two characters read with a mean confidence under this is an icon, an avatar's
+# edge or a button's arrow, not text (on the dev screens of benchmarks/ocr_real every such line was
+# junk: （肖 0.16, 画 0.28, 乃 0.45, ｛｝ 0.53, while the least confident short real line was 0.70).
+# Longer lines are kept whatever their confidence: a settings value read at 0.3 is still mostly right.
+SHORT_LINE_MIN_CONFIDENCE = 0.6
+
+
+def is_junk(decoded) -> bool:
+    """Whether a decoded line is too short and too unsure to be text (see SHORT_LINE_MIN_CONFIDENCE)."""
+    chars = [c for c, ch in zip(decoded.confidences, decoded.text) if not ch.isspace()]
+    return len(chars) <= 2 and sum(chars) < SHORT_LINE_MIN_CONFIDENCE * len(chars)
 
 
 def default_model():
@@ -65,7 +76,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
         decoded = decode_lines(model, recognise(model, crops), use_lm)
         inv = 1.0 / loaded.scale
         for line, d in zip(layout.lines, decoded):
-            if not d.text:
+            if not d.text or is_junk(d):
                 continue
             x0, y0, x1, y1 = line.box
             box = (int(x0 * inv), int(y0 * inv), int(round(x1 * inv)), int(round(y1 * inv)))

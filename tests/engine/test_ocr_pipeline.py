@@ -147,3 +147,16 @@ def test_ocr_batch_yields_progress_and_keeps_going(tmp_path):
     assert [(r.step, r.total) for r in reports] == [(0, 2), (1, 2), (2, 2)]
     assert isinstance(results[0][1], OcrResult) and results[0][1].image_size == page.image.shape[1::-1]
     assert "empty" in results[1][1]
+
+
+def test_short_unsure_lines_are_junk_and_the_rest_are_kept():
+    from engine.ocr.decode import Decoded
+    from engine.ocr.pipeline import SHORT_LINE_MIN_CONFIDENCE, is_junk
+
+    low, high = SHORT_LINE_MIN_CONFIDENCE - 0.1, SHORT_LINE_MIN_CONFIDENCE + 0.1
+    assert is_junk(Decoded("｛｝", (low, low)))                    # an avatar's rim
+    assert is_junk(Decoded("画", (low,)))
+    assert is_junk(Decoded("国 ", (low, 1.0)))                    # a space does not count
+    assert not is_junk(Decoded("钦", (high,)))                     # a one-character line read surely
+    assert not is_junk(Decoded("国）", (1.0, low)))                 # the mean decides, not the least
+    assert not is_junk(Decoded("110", (low, low, low)))            # three characters: kept, however unsure

@@ -9,7 +9,6 @@ from PIL import Image
 
 from engine.ocr.load import load_image
 from engine.ocr.preprocess import preprocess
-from tests.engine.test_ocr_pipeline import tiny_model
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ocr"
 PHOTO = DATA / "photo_page.jpg"
@@ -17,7 +16,10 @@ PHOTO = DATA / "photo_page.jpg"
 
 @pytest.fixture(scope="module")
 def model():
-    return tiny_model()
+    # the shipped recogniser: a random one reads short lines as junk, which the pipeline drops
+    from engine.ocr.pipeline import default_model
+
+    return default_model()
 
 
 def test_photo_page_gives_the_flattened_page_with_its_boxes(model):

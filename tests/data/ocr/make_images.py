@@ -58,6 +58,33 @@ body{{background:#fafafa;padding:18px 20px;width:460px}}
 p{{font-size:18px;line-height:1.9;color:#202020;margin:0}}
 </style></head><body><div class=card>{''.join(f'<p>{t}</p>' for t in EXPECTED['units_symbols'])}</div></body></html>"""
 
+# A hero card at device scale 1 (13 px text under a bold title, a ghost button: a white pill outline
+# around its text) above a product card whose tags stand in a row over its price.
+HERO = f"""<html><head><style>{STYLE}
+body{{background:#fff;padding:16px;width:388px}}
+.hero{{background:linear-gradient(160deg,#1f9d55,#20b2aa);border-radius:10px;padding:22px 16px;color:#fff}}
+h1{{font-size:26px;font-weight:700;letter-spacing:2px;margin:0 0 10px}} .sub{{font-size:13px;margin:0 0 14px}}
+.btn{{display:inline-block;border:2px solid #fff;border-radius:22px;padding:6px 16px;font-size:13px}}
+.card{{margin-top:18px;padding:4px 2px}} .tag{{display:inline-block;background:#eef2f7;color:#445;
+font-size:13px;padding:2px 8px;border-radius:4px;margin-right:10px}}
+.price{{color:#e4393c;font-size:15px;margin-top:14px}}
+</style></head><body><div class=hero><h1>{EXPECTED['hero_button'][0]}</h1>
+<p class=sub>{EXPECTED['hero_button'][1]}</p><span class=btn>{EXPECTED['hero_button'][2]}</span></div>
+<div class=card>{''.join(f'<span class=tag>{t}</span>' for t in EXPECTED['hero_button'][3].split())}
+<div class=price>{EXPECTED['hero_button'][4]}</div></div></body></html>"""
+
+# A light chat with round avatars (filled discs, which binarise as four short arcs) on both sides.
+ROUND_CHAT = f"""<html><head><style>{STYLE}
+body{{background:#fff;padding:14px 16px;width:448px}}
+.row{{display:flex;align-items:center;margin:16px 0}} .me{{justify-content:flex-end}}
+.av{{width:36px;height:36px;border-radius:50%;background:#4caf50;flex:none}} .me .av{{background:#9575cd}}
+.b{{padding:9px 12px;border-radius:8px;font-size:15px;margin:0 8px}}
+.them .b{{background:#ececec;color:#222}} .me .b{{background:#1e88e5;color:#fff}}
+</style></head><body>{''.join(
+    f'<div class="row {"me" if i % 2 else "them"}">' + ('<div class=b>{}</div><div class=av></div>' if i % 2 else
+    '<div class=av></div><div class=b>{}</div>').format(t) + '</div>'
+    for i, t in enumerate(EXPECTED['chat_round_avatars']))}</body></html>"""
+
 DOC_STYLE = ("body{{background:#fff;width:{w}px;padding:{pad}px;margin:0;font-family:'Noto Serif CJK SC',serif;"
              "font-size:{size}px;line-height:{lh};color:#111}} p{{margin:0 0 {gap}px;text-indent:2em}}"
              "h2{{text-align:center;font-size:{title}px;margin:0 0 {tgap}px}}")
@@ -139,6 +166,8 @@ def main() -> None:
     save("chat_dark", shoot(CHAT, 480, 500))
     save("settings_list", shoot(SETTINGS, 520, 420))
     save("units_symbols", shoot(UNITS, 500, 300))
+    save("hero_button", shoot(HERO, 420, 330))
+    save("chat_round_avatars", shoot(ROUND_CHAT, 480, 300))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
