@@ -59,6 +59,7 @@ class Preprocessed:
     blank: bool = False   # True if the image has no contrast at all (nothing to read)
     size: tuple[int, int] = (0, 0)   # (width, height) of the original image
     page: tuple | None = None        # the photographed page's corners in the original image, if one was found
+    screen: bool = False             # a screenshot (page.is_screenshot): crisp, no grain, no faint marks
 
     def to_original(self, box: tuple[int, int, int, int], size: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
         """Axis-aligned box in processed coordinates → enclosing box in original coordinates, clipped to size (w, h)."""
@@ -345,4 +346,4 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
         binary = cv2.warpAffine(binary, rotation[:2], (gw, gh), flags=cv2.INTER_NEAREST, borderValue=0)
         matrix = rotation @ matrix
     page = tuple(map(tuple, corners.tolist())) if corners is not None else None
-    return Preprocessed(flat, binary, angle, light_share > 0.5, matrix, False, size, page)
+    return Preprocessed(flat, binary, angle, light_share > 0.5, matrix, False, size, page, screen)

@@ -158,3 +158,16 @@ def test_cut_line_adds_ground_around_the_crop():
     ground = crop.copy()
     ground[band:band + inner.shape[0], side:side + inner.shape[1]] = np.median(inner)
     assert (ground == np.median(inner)).all()
+
+
+def test_crop_reaches_further_right_on_scans_than_on_screens():
+    # a faint 。 that ends a scanned line may not become ink; it stands in the cell after the last glyph
+    from dataclasses import replace
+
+    page = synth.render_page(PARAGRAPHS[:1], FACE, 24, chars_per_line=12)
+    pre = preprocess(page.image)
+    for screen, least, most in ((False, 0.55, 0.7), (True, 0.2, 0.35)):
+        for line in detect_lines(replace(pre, screen=screen)).lines:
+            x0, y0, x1, y1 = line.core
+            reach = (line.crop_box[2] - x1) / (y1 - y0)
+            assert least <= reach <= most or line.crop_box[2] == pre.binary.shape[1]
