@@ -375,7 +375,7 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 # with a paragraph break between (a card's tags above its price) are cut into rows
                 # first, or a tag at the end of the row would be read after the price
                 row_gaps = _gaps(mask[y0:y1, x0:x1].any(axis=1))
-                if any(q - p >= 0.75 * h for p, q in row_gaps):
+                if any(q - p >= 0.6 * h for p, q in row_gaps):
                     continue
                 if side_by_side(y0, y1, x0, a, b, x1) or not row_gaps:
                     out.append((a, b))

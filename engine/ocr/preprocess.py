@@ -202,13 +202,15 @@ def drop_blob_edges(binary: np.ndarray, gray: np.ndarray, h: float) -> np.ndarra
     A chat avatar is a filled disc 1.3-5 glyph heights across.  Its inside is flat, so the ink finder
     (an element of 0.6 glyph heights) sees only the anti-aliased rim, as four short arcs that the
     recogniser reads as ｛｝, 国) or 鼠 beside the bubble's text.  Such a shape is a solid region of
-    pixels unlike the screen's ground (its most common grey); where that region has no ink inside
-    it (a bubble, a button or a bold glyph has its text or strokes there), the ink on and around its
-    rim (and a few pixels around) is dropped.
+    pixels unlike the screen's ground (the most common grey along the image's edge); where that region
+    has no ink inside it (a bubble, a button or a bold glyph has its text or strokes there), the ink on
+    and around its rim is dropped.
     """
     import cv2
 
-    ground = int(np.argmax(np.bincount(gray.ravel(), minlength=256)))
+    # the ground from the image's edge: in a chat the bubbles' colour can cover more of the image
+    edge = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    ground = int(np.argmax(np.bincount(edge, minlength=256)))
     solid = (np.abs(gray.astype(np.int16) - ground) > 25).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
     drop = np.zeros(count, bool)
