@@ -3,8 +3,10 @@
 The page is the largest bright, solid region of the image whose outline is a convex
 quadrilateral (found on a reduced copy: Otsu on the blurred gray, holes such as text filled,
 the outline's convex hull simplified to four corners) and that lies inside the image (a bright
-region along the border is the lit part of an unevenly lit scan).  A screenshot is never taken for
-a photo (see FLAT_SHARE): warping a card flat would drop the text around it.
+region along the border is the lit part of an unevenly lit scan), or the region its edge
+encloses; failing both, in a colour photo, the greyest region (paper on a pale wooden desk).  A
+screenshot is never taken for a photo (see FLAT_SHARE): warping a card flat would drop the text
+around it.
 
 ``find_page`` returns the four corners in image pixels (top-left, top-right, bottom-right,
 bottom-left) or None; ``page_homography`` the 3x3 matrix that maps them onto an upright
@@ -48,8 +50,11 @@ def is_screenshot(gray: np.ndarray) -> bool:
     return _flat(_reduced(gray)[0])
 
 
-def find_page(gray: np.ndarray) -> np.ndarray | None:
-    """(H, W) uint8 → the photographed page's corners (4, 2) float32 in image pixels, or None."""
+def find_page(gray: np.ndarray, rgb: np.ndarray | None = None) -> np.ndarray | None:
+    """(H, W) uint8 → the photographed page's corners (4, 2) float32 in image pixels, or None.
+
+    ``rgb`` (the same image in colour) adds a last way to the sheet: greyer than the desk.
+    """
     import cv2
 
     small, factor = _reduced(gray)
@@ -67,6 +72,15 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     edges = cv2.dilate(cv2.Canny(ground, 8, 24), np.ones((3, 3), np.uint8))
     quads = [q for q in (_sheet(bright), _sheet((edges == 0).astype(np.uint8) * 255)) if q is not None]
+    if not quads and rgb is not None and rgb.ndim == 3:
+        # A pale wooden or laminate desk can be as bright as the sheet, and lit more brightly than it
+        # (seed-5 photo_017: neither way found the page); paper is grey, such a desk is not.  Only
+        # then: the sheet's shadow is grey too, and widens the grey region.
+        colour = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
+        saturation = cv2.GaussianBlur(cv2.cvtColor(colour, cv2.COLOR_RGB2HSV)[:, :, 1], (0, 0), 2.0)
+        _, grey = cv2.threshold(saturation, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        quads = [q for q in [_sheet(cv2.morphologyEx(grey, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)))]
+                 if q is not None]
     if not quads:
         return None
     quad = quads[0]

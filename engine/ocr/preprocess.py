@@ -301,7 +301,7 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
     if int(gray.max()) - int(gray.min()) < 12:
         return Preprocessed(np.full_like(gray, 255), np.zeros_like(gray), 0.0, False, matrix, True, size)
     screen = is_screenshot(gray)
-    corners = find_page(gray) if find_pages and not screen else None
+    corners = find_page(gray, image if image.ndim == 3 else None) if find_pages and not screen else None
     bright = image.max(axis=2) if image.ndim == 3 else None
     if corners is not None:
         matrix, (pw, ph) = page_homography(corners)
