@@ -48,8 +48,26 @@ def tidy_text(text: str) -> str:
     return "".join(text[i] for i in _kept(text))
 
 
+def _minus_signs(text: str) -> str:
+    """``text`` with 一 read for a dash where a dash it must be: before an Arabic digit, or standing alone
+    between spaces."""
+    if "一" not in text:
+        return text
+    out = list(text)
+    for i, ch in enumerate(text):
+        if ch != "一":
+            continue
+        after = text[i + 1] if i + 1 < len(text) else ""
+        before = text[i - 1] if i else ""
+        if "0" <= after <= "9" or (before == " " and after == " "):
+            out[i] = "-"
+    return "".join(out)
+
+
 def tidy_spaces(decoded: Decoded) -> Decoded:
     """``decoded`` with only the spaces between words, each kept character keeping its confidence and column."""
+    if "一" in decoded.text:
+        decoded = Decoded(_minus_signs(decoded.text), decoded.confidences, decoded.columns)
     if " " not in decoded.text:
         return decoded
     keep = _kept(decoded.text)

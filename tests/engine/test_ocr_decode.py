@@ -116,3 +116,17 @@ def test_cer():
     assert cer("中华人民", "中国人民") == 0.25
     assert cer("", "") == 0.0 and cer("x", "") == 1.0
     assert corpus_cer([("ab", "abcd"), ("xy", "xy")]) == pytest.approx(2 / 6)
+
+
+@pytest.mark.parametrize("read, shown", [
+    ("石家庄晴 一5°C", "石家庄晴 -5°C"),     # a minus sign before a digit
+    ("第二天 一 模拟", "第二天 - 模拟"),       # a dash standing alone between spaces
+    ("逐一检查", "逐一检查"),                 # 一 inside a word stays
+    ("一、切实组织", "一、切实组织"),          # and so does the numeral of a list
+    ("一个人", "一个人"),
+])
+def test_dash_read_as_yi_where_only_a_dash_fits(read, shown):
+    from engine.ocr.decode import Decoded, tidy_spaces
+
+    decoded = tidy_spaces(Decoded(read, tuple(0.9 for _ in read), tuple(range(len(read)))))
+    assert decoded.text == shown and len(decoded.confidences) == len(shown)
