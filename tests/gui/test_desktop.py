@@ -141,8 +141,10 @@ def test_about_is_modal_lists_the_models_with_figures_and_closes_on_escape(windo
     table = dialog.findChild(QTableWidget, "about_models")
     rows = {table.item(r, 1).text().rstrip(" *"): table.item(r, 2).text() for r in range(table.rowCount())}
     assert set(rows) == {e.name for e in list_models()}
-    if "crnn-ctc-s2" in rows:
-        assert "CER on real screenshots, scans and photos" in rows["crnn-ctc-s2"]
+    from engine.registry import REGISTRY
+
+    # the default OCR model's figure on the real-renderer set is shown
+    assert "CER on real screenshots, scans and photos" in rows[REGISTRY.default("ocr").name]
     table.setCurrentCell(0, 0)
     table.cellDoubleClicked.emit(0, 0)
     card = dialog.card
