@@ -51,8 +51,6 @@ def tidy_text(text: str) -> str:
 def _minus_signs(text: str) -> str:
     """``text`` with 一 read for a dash where a dash it must be: before an Arabic digit, or standing alone
     between spaces."""
-    if "一" not in text:
-        return text
     out = list(text)
     for i, ch in enumerate(text):
         if ch != "一":
@@ -65,7 +63,8 @@ def _minus_signs(text: str) -> str:
 
 
 def tidy_spaces(decoded: Decoded) -> Decoded:
-    """``decoded`` with only the spaces between words, each kept character keeping its confidence and column."""
+    """``decoded`` with only the spaces between words, each kept character keeping its confidence and column,
+    and 一 read as a dash where only a dash fits (:func:`_minus_signs`)."""
     if "一" in decoded.text:
         decoded = Decoded(_minus_signs(decoded.text), decoded.confidences, decoded.columns)
     if " " not in decoded.text:

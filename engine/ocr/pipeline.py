@@ -29,8 +29,8 @@ SHORT_LINE_MIN_CONFIDENCE = 0.6
 
 def is_junk(decoded) -> bool:
     """Whether a decoded line is too short and too unsure to be text (see SHORT_LINE_MIN_CONFIDENCE)."""
-    chars = [c for c, ch in zip(decoded.confidences, decoded.text) if not ch.isspace()]
-    return len(chars) <= 2 and sum(chars) < SHORT_LINE_MIN_CONFIDENCE * len(chars)
+    confidences = [c for c, ch in zip(decoded.confidences, decoded.text) if not ch.isspace()]
+    return len(confidences) <= 2 and sum(confidences) < SHORT_LINE_MIN_CONFIDENCE * len(confidences)
 
 
 def default_model():
