@@ -48,25 +48,40 @@ def tidy_text(text: str) -> str:
     return "".join(text[i] for i in _kept(text))
 
 
-def _minus_signs(text: str) -> str:
-    """``text`` with 一 read for a dash where a dash it must be: before an Arabic digit, or standing alone
-    between spaces."""
+# What the recogniser reads for a narrow Latin mark that comes right before an Arabic digit, where only the
+# Latin mark fits: a minus sign (晴 -5°C), the v of a version number (版本v11.3).
+BEFORE_DIGIT = {"一": "-", "ν": "v", "∨": "v"}
+
+
+def _before_digits(text: str) -> str:
+    """``text`` with the lookalikes of BEFORE_DIGIT read as what they must be before an Arabic digit, and 一
+    read as a dash standing alone between spaces."""
     out = list(text)
     for i, ch in enumerate(text):
-        if ch != "一":
+        if ch not in BEFORE_DIGIT:
             continue
         after = text[i + 1] if i + 1 < len(text) else ""
         before = text[i - 1] if i else ""
-        if "0" <= after <= "9" or (before == " " and after == " "):
-            out[i] = "-"
+        if "0" <= after <= "9" or (ch == "一" and before == " " and after == " "):
+            out[i] = BEFORE_DIGIT[ch]
     return "".join(out)
+
+
+# Readings that no text has, each replaced by one of the same length (confidences and columns stay aligned).
+# °℃ and ℃C: the recogniser reads a °C drawn as two glyphs as ℃ and also reads one of its two glyphs alone.
+IMPOSSIBLE_PAIRS = {"°℃": "°C", "℃C": "°C"}
 
 
 def tidy_spaces(decoded: Decoded) -> Decoded:
     """``decoded`` with only the spaces between words, each kept character keeping its confidence and column,
-    and 一 read as a dash where only a dash fits (:func:`_minus_signs`)."""
-    if "一" in decoded.text:
-        decoded = Decoded(_minus_signs(decoded.text), decoded.confidences, decoded.columns)
+    lookalikes read as what they must be before a digit (:func:`_before_digits`) and IMPOSSIBLE_PAIRS replaced."""
+    text = decoded.text
+    if any(ch in BEFORE_DIGIT for ch in text):
+        text = _before_digits(text)
+    for pair, reading in IMPOSSIBLE_PAIRS.items():
+        text = text.replace(pair, reading)
+    if text != decoded.text:
+        decoded = Decoded(text, decoded.confidences, decoded.columns)
     if " " not in decoded.text:
         return decoded
     keep = _kept(decoded.text)

@@ -30,16 +30,25 @@ def _conv(cin: int, cout: int) -> list[nn.Module]:
 
 
 class LineRecogniser(nn.Module):
-    """(B, 1, 32, W) line images → (T = W // 8, B, num_symbols + 1) logits; index 0 is the CTC blank."""
+    """(B, 1, 32, W) line images → (T = W // width_stride, B, num_symbols + 1) logits; index 0 is the CTC blank.
+
+    ``width_stride`` 8 or 4: input pixels per output column.  At 8 a half-width digit of small text gets
+    two columns, too few to put the blank between two equal ones (2222 read 222); at 4 the last pooling
+    keeps the width.  Both have the same weights, so one can start from the other.
+    """
 
     def __init__(self, num_symbols: int, channels: tuple[int, ...] = (32, 64, 128, 192),
-                 hidden: int = 128, dropout: float = 0.1):
+                 hidden: int = 128, dropout: float = 0.1, width_stride: int = WIDTH_STRIDE):
         super().__init__()
+        if width_stride not in (4, 8):
+            raise ValueError(f"width_stride must be 4 or 8, not {width_stride}")
+        self.width_stride = width_stride
         c1, c2, c3, c4 = channels
         self.features = nn.Sequential(
             *_conv(1, c1), nn.MaxPool2d(2, 2),            # 16 x W/2
             *_conv(c1, c2), nn.MaxPool2d(2, 2),           # 8 x W/4
-            *_conv(c2, c3), *_conv(c3, c3), nn.MaxPool2d(2, 2),  # 4 x W/8
+            *_conv(c2, c3), *_conv(c3, c3),
+            nn.MaxPool2d(2, 2) if width_stride == 8 else nn.MaxPool2d((2, 1), (2, 1)),  # 4 x W/stride
             *_conv(c3, c4),
         )
         # collapse the remaining height 4 into the channel vector of each column
@@ -56,9 +65,9 @@ class LineRecogniser(nn.Module):
         return self.classifier(self.dropout(x))    # (T, B, S + 1)
 
 
-def output_lengths(widths: torch.Tensor) -> torch.Tensor:
+def output_lengths(widths: torch.Tensor, width_stride: int = WIDTH_STRIDE) -> torch.Tensor:
     """Number of output columns for input widths (B,) → (B,)."""
-    return torch.div(widths, WIDTH_STRIDE, rounding_mode="floor").clamp(min=1)
+    return torch.div(widths, width_stride, rounding_mode="floor").clamp(min=1)
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,8 @@ class OcrModel:
 
 
 def build_from_config(config: dict[str, Any]) -> LineRecogniser:
-    return LineRecogniser(config["num_symbols"], tuple(config["channels"]), config["hidden"], config.get("dropout", 0.1))
+    return LineRecogniser(config["num_symbols"], tuple(config["channels"]), config["hidden"], config.get("dropout", 0.1),
+                          config.get("width_stride", WIDTH_STRIDE))
 
 
 def load(model_dir: Path) -> OcrModel:

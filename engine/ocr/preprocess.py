@@ -100,7 +100,7 @@ def ink_maps(gray: np.ndarray, k: int, floor: float = GROUND_FLOOR) -> tuple[np.
 
 
 def _strong(contrast: np.ndarray, window: int, page_share: float = PAGE_SHARE,
-            page_seed_share: float = PAGE_SEED_SHARE) -> np.ndarray:
+            page_seed_share: float = PAGE_SEED_SHARE, sharp: np.ndarray | None = None) -> np.ndarray:
     """Ink pixels of one contrast map, by hysteresis against the strongest ink near each pixel.
 
     Seeds reach SEED_SHARE of the strongest contrast within ``window``; a pixel that reaches
@@ -109,13 +109,15 @@ def _strong(contrast: np.ndarray, window: int, page_share: float = PAGE_SHARE,
     INK_FLOOR or a third of the page's strong contrast (99.5th percentile), and seeds reach 45% of
     it: paper grain, wood and printed textures are fainter than the text on the same page, while
     grey secondary text on a screen (#999 on white) is still about half as strong as black.
+    ``sharp``: the map before smoothing, which the seeds may reach the page share in instead.
     """
     import cv2
 
     local_max = cv2.dilate(contrast, cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)))
     strong = float(np.percentile(contrast[::3, ::3], 99.5))
     weak = (contrast >= INK_SHARE * local_max) & (contrast >= max(INK_FLOOR, page_share * strong))
-    seeds = weak & (contrast >= SEED_SHARE * local_max) & (contrast >= page_seed_share * strong)
+    seeds = weak & (contrast >= SEED_SHARE * local_max) \
+        & ((contrast if sharp is None else np.maximum(contrast, sharp)) >= page_seed_share * strong)
     count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
     seeded = np.zeros(count, bool)
     seeded[labels[seeds]] = True
@@ -150,8 +152,10 @@ def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0,
     dark, light = maps(k)
     window = 3 * k | 1
     # thresholds on smoothed maps (sensor noise), the recogniser's gray from the sharp ones
-    dark_ink = _strong(cv2.GaussianBlur(dark, (0, 0), sigma), window, *shares)
-    light_ink = _strong(cv2.GaussianBlur(light, (0, 0), sigma), window, *shares)
+    # (on a screenshot the page-share test of the seeds also takes the sharp map: there is no noise, and
+    # the thin strokes of small grey text, #999 at 12 px, lose half their contrast to the blur)
+    dark_ink = _strong(cv2.GaussianBlur(dark, (0, 0), sigma), window, *shares, sharp=dark if screen else None)
+    light_ink = _strong(cv2.GaussianBlur(light, (0, 0), sigma), window, *shares, sharp=light if screen else None)
     candidates = (dark_ink | light_ink).astype(np.uint8)
     # regions: candidates joined over ~0.3 glyph heights (a line's glyphs become one region; the
     # padding of a bubble or button, wider than that, keeps the text apart from the region's edge)
@@ -203,8 +207,8 @@ def drop_blob_edges(binary: np.ndarray, gray: np.ndarray, h: float) -> np.ndarra
     (an element of 0.6 glyph heights) sees only the anti-aliased rim, as four short arcs that the
     recogniser reads as ｛｝, 国) or 鼠 beside the bubble's text.  Such a shape is a solid region of
     pixels unlike the screen's ground (the most common grey along the image's edge); where that region
-    has no ink inside it (a bubble, a button or a bold glyph has its text or strokes there), the ink on
-    and around its rim is dropped.
+    has no ink inside it (a bubble, a button or a bold glyph has its text or strokes there) and is
+    round or square (so that its inside survives an erosion), the ink on and around its rim is dropped.
     """
     import cv2
 
@@ -225,8 +229,12 @@ def drop_blob_edges(binary: np.ndarray, gray: np.ndarray, h: float) -> np.ndarra
         cv2.floodFill(outside, None, (0, 0), 2)
         filled = (outside != 2).astype(np.uint8)[1:-1, 1:-1]
         e = 2 * max(3, int(0.15 * min(w, t))) + 1
-        inside = cv2.erode(filled, np.ones((e, e), np.uint8)) > 0
-        drop[i] = inside.any() and (binary[y:y + t, x:x + w][inside] > 0).mean() <= 0.03
+        # (eroded from the box's edges too: a shape that fills its box has no inside there)
+        inside = cv2.erode(filled, np.ones((e, e), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+        # a disc keeps about a third of its box through the erosion, and that is mostly its own colour;
+        # a bold glyph (世, 口 in a title) keeps a few pixels between its strokes, or its hole
+        drop[i] = inside.sum() >= 0.15 * w * t and (labels[y:y + t, x:x + w][inside] == i).mean() >= 0.5 \
+            and (binary[y:y + t, x:x + w][inside] > 0).mean() <= 0.03
     if not drop.any():
         return binary
     # and the narrow gap of ground between it and a bubble beside it, which reads as a light bar

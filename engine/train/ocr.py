@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--channels", default="32,64,128,192")
     p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--width-stride", type=int, default=8, choices=(4, 8),
+                   help="input pixels per CTC column (--init may come from the other stride: same weights)")
     p.add_argument("--max-chars", type=int, default=20, help="longest training line in characters")
     p.add_argument("--clean-fraction", type=float, default=0.2,
                    help="share of training lines rendered black on white with no degradation (the clean "
@@ -189,7 +191,7 @@ def evaluate(net, val, symbols, batch=32):
             images, widths = batch_lines([c[0] for c in chunk])
             logp = net(torch.from_numpy(images)).log_softmax(-1).numpy()
             for j, (_, text) in enumerate(chunk):
-                hyp = greedy_decode(logp[: max(1, widths[j] // 8), j], symbols).text
+                hyp = greedy_decode(logp[: max(1, widths[j] // net.width_stride), j], symbols).text
                 pairs.append((hyp, text))
     net.train()
     return corpus_cer(pairs), pairs
@@ -264,10 +266,11 @@ def train(args: argparse.Namespace):
     index = {c: i + 1 for i, c in enumerate(symbols)}
     channels = tuple(int(c) for c in args.channels.split(","))
     config = {"architecture": "crnn-ctc", "num_symbols": len(symbols), "channels": list(channels),
-              "hidden": args.hidden, "dropout": 0.1, "line_height": 32, "width_stride": 8, "lm_file": "lm.bin"}
+              "hidden": args.hidden, "dropout": 0.1, "line_height": 32, "width_stride": args.width_stride,
+              "lm_file": "lm.bin"}
 
     seed_everything(args.seed)
-    net = LineRecogniser(len(symbols), channels, args.hidden)
+    net = LineRecogniser(len(symbols), channels, args.hidden, width_stride=args.width_stride)
     optimiser = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     warmup = min(300, args.steps // 10)
 
@@ -354,7 +357,7 @@ def train(args: argparse.Namespace):
         with autocast:
             logits = net(torch.from_numpy(images))
         logp = logits.float().log_softmax(-1)
-        loss = ctc(logp, torch.cat(targets), output_lengths(torch.from_numpy(widths)),
+        loss = ctc(logp, torch.cat(targets), output_lengths(torch.from_numpy(widths), net.width_stride),
                    torch.tensor([len(t) for t in targets]))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

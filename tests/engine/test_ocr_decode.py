@@ -124,9 +124,44 @@ def test_cer():
     ("逐一检查", "逐一检查"),                 # 一 inside a word stays
     ("一、切实组织", "一、切实组织"),          # and so does the numeral of a list
     ("一个人", "一个人"),
+    ("晴 -14°℃/3℃C", "晴 -14°C/3°C"),   # one glyph of °C read alone and again inside ℃
+    ("版本ν11.3 与 ∨2", "版本v11.3 与 v2"),   # the v of a version number
+    ("ν粒子", "ν粒子"),                      # a Greek letter elsewhere stays
 ])
-def test_dash_read_as_yi_where_only_a_dash_fits(read, shown):
+def test_readings_no_text_has_are_fixed(read, shown):
     from engine.ocr.decode import Decoded, tidy_spaces
 
     decoded = tidy_spaces(Decoded(read, tuple(0.9 for _ in read), tuple(range(len(read)))))
     assert decoded.text == shown and len(decoded.confidences) == len(shown)
+
+
+def _line(parts):
+    """A prepared line (32 px high, ink = 1) from (kind, gap before) parts: "g" a glyph 18 px wide with a
+    hollow middle, "d" a flat stroke 14 px wide; → (image, x centre of each part)."""
+    image, centres, x = np.zeros((32, 200), np.float32), [], 2
+    for kind, gap in parts:
+        x += gap
+        width = 18 if kind == "g" else 14
+        if kind == "g":
+            image[6:26, x:x + width] = 1.0
+            image[10:22, x + 4:x + width - 4] = 0.0
+        else:
+            image[15:18, x:x + width] = 1.0
+        centres.append(x + width // 2)
+        x += width
+    return image, centres
+
+
+@pytest.mark.parametrize("gaps, shown", [
+    ((2, 9, 9, 2), "天天-天天"),     # a dash set apart by spaces between words
+    ((2, 2, 2, 2), "天天一天天"),    # 一 in a word stands as close as any two glyphs
+    ((9, 9, 9, 9), "天天一天天"),    # letter-spaced text: every glyph stands apart
+])
+def test_yi_standing_apart_is_a_dash(gaps, shown):
+    from engine.ocr.decode import Decoded
+    from engine.ocr.recognise import WIDTH_STRIDE, spaced_dashes
+
+    image, centres = _line(zip("ggdgg", (0,) + gaps))
+    text = "天天一天天"
+    decoded = Decoded(text, tuple(0.9 for _ in text), tuple(c // WIDTH_STRIDE for c in centres))
+    assert spaced_dashes(image, decoded).text == shown

@@ -171,3 +171,19 @@ def test_crop_reaches_further_right_on_scans_than_on_screens():
             x0, y0, x1, y1 = line.core
             reach = (line.crop_box[2] - x1) / (y1 - y0)
             assert least <= reach <= most or line.crop_box[2] == pre.binary.shape[1]
+
+
+def test_blob_edges_drop_an_avatars_rim_but_not_a_bold_glyph():
+    """A filled disc (an avatar) loses the ink on its rim; a bold 口 as dark, its hole no flat inside, keeps it."""
+    from engine.ocr.preprocess import drop_blob_edges
+
+    gray = np.full((80, 200), 255, np.uint8)
+    cv2.circle(gray, (30, 40), 20, 120, -1)                        # the avatar: flat inside
+    cv2.rectangle(gray, (120, 30), (139, 49), 30, -1)              # 口, strokes 4 px around a hole
+    cv2.rectangle(gray, (124, 34), (135, 45), 255, -1)
+    binary = np.zeros_like(gray)
+    cv2.circle(binary, (30, 40), 20, 255, 2)                       # the ink finder sees the disc's rim
+    cv2.rectangle(binary, (120, 30), (139, 49), 255, 2)            # and the glyph's outer edge
+    out = drop_blob_edges(binary, gray, 13.0)
+    assert out[:, :60].sum() == 0
+    assert (out[:, 100:] == binary[:, 100:]).all()

@@ -56,6 +56,22 @@ def test_recognise_shapes_and_probabilities():
         assert np.allclose(np.exp(o).sum(axis=1), 1.0, atol=1e-4)
 
 
+def test_stride_four_has_twice_the_columns_and_the_same_weights():
+    import dataclasses
+
+    from engine.ocr.model import LineRecogniser
+    from engine.ocr.recognise import recognise
+
+    model = tiny_model()
+    net = LineRecogniser(len(model.symbols), (4, 4, 8, 8), 8, width_stride=4).eval()
+    net.load_state_dict(model.net.state_dict())      # no weight depends on the stride
+    crops = [np.full((32, w), 255, np.uint8) for w in (64, 200, 17)]
+    out = recognise(dataclasses.replace(model, net=net), crops)
+    assert [o.shape for o in out] == [(16, 6), (50, 6), (4, 6)]
+    with pytest.raises(ValueError):
+        LineRecogniser(5, width_stride=2)
+
+
 def test_model_folder_round_trip(tmp_path):
     import torch
 

@@ -90,6 +90,16 @@ DOC_STYLE = ("body{{background:#fff;width:{w}px;padding:{pad}px;margin:0;font-fa
              "h2{{text-align:center;font-size:{title}px;margin:0 0 {tgap}px}}")
 
 
+# An article at device scale 1: a bold title that starts with a dense glyph (世), a small grey meta
+# line under it, and body lines with a minus sign, a dash set between words and a version number.
+ARTICLE = f"""<html><head><style>{STYLE}
+body{{background:#fff;padding:18px 14px;width:392px;color:#222}}
+h1{{font-size:20px;font-weight:700;margin:0 0 8px}} .meta{{font-size:12px;color:#999;margin:0 0 12px}}
+p{{font-size:15px;line-height:1.7;margin:0}}
+</style></head><body><h1>{EXPECTED['article_meta'][0]}</h1><div class=meta>{EXPECTED['article_meta'][1]}</div>
+{''.join(f'<p>{t}</p>' for t in EXPECTED['article_meta'][2:])}</body></html>"""
+
+
 def doc_html(key: str, *, w: int, pad: int, size: int, lh: float, gap: int, title: int) -> str:
     title_text, *paragraph_lines = EXPECTED[key]
     # one <p> per expected line keeps the line breaks exact (each fits on one line at this width)
@@ -168,6 +178,7 @@ def main() -> None:
     save("units_symbols", shoot(UNITS, 500, 300))
     save("hero_button", shoot(HERO, 420, 330))
     save("chat_round_avatars", shoot(ROUND_CHAT, 480, 300))
+    save("article_meta", shoot(ARTICLE, 420, 200))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
