@@ -63,7 +63,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     Raises :class:`OcrInputError` for inputs that are not usable images.
     """
     from engine.ocr.detect import cut_line, detect_lines
-    from engine.ocr.recognise import prepare_line, recognise, spaced_dashes
+    from engine.ocr.recognise import prepare_line, read_dashes, recognise
 
     started = time.perf_counter()
     loaded, pre = _read(image, deskew)
@@ -75,7 +75,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
         crops = [cut_line(pre.gray, line, pre.binary) for line in layout.lines]
         decoded = decode_lines(model, recognise(model, crops), use_lm)
         stride = model.net.width_stride
-        decoded = [spaced_dashes(prepare_line(crop), d, stride) if "一" in d.text else d
+        decoded = [read_dashes(prepare_line(crop), d, stride) if "一" in d.text or "—" in d.text else d
                    for crop, d in zip(crops, decoded)]
         inv = 1.0 / loaded.scale
         for line, d in zip(layout.lines, decoded):

@@ -82,19 +82,22 @@ def recognise(model, line_images: list[np.ndarray], batch_size: int = 16) -> lis
     return results  # type: ignore[return-value]
 
 
-def spaced_dashes(prepared: np.ndarray, decoded, width_stride: int = WIDTH_STRIDE):
-    """``decoded`` (a Decoded of the line ``prepared`` by :func:`prepare_line`) with each 一 that stands apart
-    read as a dash.
+def read_dashes(prepared: np.ndarray, decoded, width_stride: int = WIDTH_STRIDE):
+    """``decoded`` (a Decoded of the line ``prepared`` by :func:`prepare_line`) with its dashes read from the
+    image: each 一 that stands apart read as -, and each run of — as many as its stroke is long.
 
     A dash set between words with spaces (桑新民第二天 － 模拟) looks like 一 to the recogniser, and the
     training labels drop spaces between CJK characters, so nothing in the text tells them apart.  The
     image does: 一 in a word stands as close to its neighbours as any two glyphs (逐一检查), a spaced dash
     is a flat stroke over half a glyph wide with a gap of 0.35 glyph heights on both sides, unless the
     glyphs on both sides stand apart from theirs too (letter-spaced text has wide gaps everywhere).
+    And a dash of one em (the — of a list item) is read as —— as often as not; — is about 0.9 glyph heights
+    long, —— twice that, drawn as one stroke.
     """
     from engine.ocr.decode import Decoded
 
-    if "一" not in decoded.text or len(decoded.columns) != len(decoded.text):
+    text, columns = decoded.text, decoded.columns
+    if not ("一" in text or "—" in text) or len(columns) != len(text):
         return decoded
     ink = prepared > 0.35
     rows = np.flatnonzero(ink.any(axis=1))
@@ -110,21 +113,35 @@ def spaced_dashes(prepared: np.ndarray, decoded, width_stride: int = WIDTH_STRID
     gaps = [b[0] - a[1] for a, b in zip(runs, runs[1:])]
     wide = 0.35 * glyph_h
 
+    def run_at(column):   # the run nearest the column a character was emitted at
+        x = column * width_stride + width_stride // 2
+        return min(range(len(runs)), key=lambda r: 0 if runs[r][0] <= x < runs[r][1] else
+                   min(abs(runs[r][0] - x), abs(runs[r][1] - x)))
+
+    def flat(r):          # a dash: a stroke over half a glyph wide and under a third of one tall
+        a, b = runs[r]
+        return b - a >= 0.5 * glyph_h and ink[:, a:b].any(axis=1).sum() <= 0.3 * glyph_h
+
     def lone_glyph(r, outer_gap):   # run r is one glyph, as far from the next one out (or the line's end)
         return runs[r][1] - runs[r][0] <= 1.3 * glyph_h and (outer_gap is None or outer_gap >= wide)
 
-    text = list(decoded.text)
-    for i, ch in enumerate(decoded.text):
-        if ch != "一":
-            continue
-        x = decoded.columns[i] * width_stride + width_stride // 2
-        # the run nearest the column the character was emitted at
-        j = min(range(len(runs)), key=lambda r: 0 if runs[r][0] <= x < runs[r][1] else
-                min(abs(runs[r][0] - x), abs(runs[r][1] - x)))
-        a, b = runs[j]
-        dash_like = b - a >= 0.5 * glyph_h and ink[:, a:b].any(axis=1).sum() <= 0.3 * glyph_h
-        if dash_like and 0 < j < len(runs) - 1 and gaps[j - 1] >= wide and gaps[j] >= wide \
+    out = []   # (character, confidence, column)
+    i = 0
+    while i < len(text):
+        ch, j = text[i], run_at(columns[i])
+        if ch == "一" and flat(j) and 0 < j < len(runs) - 1 and gaps[j - 1] >= wide and gaps[j] >= wide \
                 and not (lone_glyph(j - 1, gaps[j - 2] if j >= 2 else None)
                          and lone_glyph(j + 1, gaps[j + 1] if j + 1 < len(gaps) else None)):
-            text[i] = "-"
-    return Decoded("".join(text), decoded.confidences, decoded.columns)
+            ch = "-"
+        if ch == "—" and flat(j):
+            end = i + 1
+            while end < len(text) and text[end] == "—" and run_at(columns[end]) == j:
+                end += 1
+            count = max(1, int((runs[j][1] - runs[j][0]) / glyph_h + 0.6))
+            best = max(range(i, end), key=lambda k: decoded.confidences[k])
+            out += [("—", decoded.confidences[best], columns[i + min(n, end - i - 1)]) for n in range(count)]
+            i = end
+            continue
+        out.append((ch, decoded.confidences[i], columns[i]))
+        i += 1
+    return Decoded("".join(c for c, _, _ in out), tuple(c for _, c, _ in out), tuple(c for _, _, c in out))

@@ -136,12 +136,13 @@ def test_readings_no_text_has_are_fixed(read, shown):
 
 
 def _line(parts):
-    """A prepared line (32 px high, ink = 1) from (kind, gap before) parts: "g" a glyph 18 px wide with a
-    hollow middle, "d" a flat stroke 14 px wide; → (image, x centre of each part)."""
+    """A prepared line (32 px high, ink = 1) from (kind, gap before) parts: "g" a glyph 18 px wide (20 tall)
+    with a hollow middle, "d" a flat stroke 14 px wide, "e" one 18 px wide (—), "E" one 38 px wide (——);
+    → (image, x centre of each part)."""
     image, centres, x = np.zeros((32, 200), np.float32), [], 2
     for kind, gap in parts:
         x += gap
-        width = 18 if kind == "g" else 14
+        width = {"g": 18, "d": 14, "e": 18, "E": 38}[kind]
         if kind == "g":
             image[6:26, x:x + width] = 1.0
             image[10:22, x + 4:x + width - 4] = 0.0
@@ -159,9 +160,26 @@ def _line(parts):
 ])
 def test_yi_standing_apart_is_a_dash(gaps, shown):
     from engine.ocr.decode import Decoded
-    from engine.ocr.recognise import WIDTH_STRIDE, spaced_dashes
+    from engine.ocr.recognise import WIDTH_STRIDE, read_dashes
 
     image, centres = _line(zip("ggdgg", (0,) + gaps))
     text = "天天一天天"
     decoded = Decoded(text, tuple(0.9 for _ in text), tuple(c // WIDTH_STRIDE for c in centres))
-    assert spaced_dashes(image, decoded).text == shown
+    assert read_dashes(image, decoded).text == shown
+
+
+@pytest.mark.parametrize("kind, read, shown", [
+    ("e", "——", "—"),      # a dash of one em, read twice
+    ("E", "—", "——"),      # two ems drawn as one stroke, read once
+    ("e", "—", "—"),
+])
+def test_em_dashes_are_as_many_as_the_stroke_is_long(kind, read, shown):
+    from engine.ocr.decode import Decoded
+    from engine.ocr.recognise import WIDTH_STRIDE, read_dashes
+
+    image, centres = _line(zip(kind + "gg", (0, 6, 2)))
+    text = read + "天天"
+    dash = centres[0] // WIDTH_STRIDE
+    columns = tuple(range(dash, dash + len(read))) + tuple(c // WIDTH_STRIDE for c in centres[1:])
+    decoded = read_dashes(image, Decoded(text, tuple(0.9 for _ in text), columns))
+    assert decoded.text == shown + "天天" and len(decoded.confidences) == len(decoded.columns) == len(decoded.text)
