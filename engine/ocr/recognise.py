@@ -97,7 +97,7 @@ def read_dashes(prepared: np.ndarray, decoded, width_stride: int = WIDTH_STRIDE)
     from engine.ocr.decode import Decoded
 
     text, columns = decoded.text, decoded.columns
-    if not ("一" in text or "—" in text) or len(columns) != len(text):
+    if not ("一" in text or "—" in text) or not len(columns) == len(decoded.confidences) == len(text):
         return decoded
     ink = prepared > 0.35
     rows = np.flatnonzero(ink.any(axis=1))
