@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.ocr_real import text as T  # noqa: E402
 
-CHARSET = Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr" / "crnn-ctc-s3" / "charset.txt"
+CHARSET = Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr" / "crnn-ctc-s4" / "charset.txt"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
