@@ -63,7 +63,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     Raises :class:`OcrInputError` for inputs that are not usable images.
     """
     from engine.ocr.detect import cut_line, detect_lines
-    from engine.ocr.recognise import prepare_line, read_dashes, recognise
+    from engine.ocr.recognise import prepare_line, read_dashes, recognise_prepared
 
     started = time.perf_counter()
     loaded, pre = _read(image, deskew)
@@ -73,10 +73,9 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     if layout.lines:
         model = model or default_model()
         crops = [cut_line(pre.gray, line, pre.binary) for line in layout.lines]
-        decoded = decode_lines(model, recognise(model, crops), use_lm)
-        stride = model.net.width_stride
-        decoded = [read_dashes(prepare_line(crop), d, stride) if "一" in d.text or "—" in d.text else d
-                   for crop, d in zip(crops, decoded)]
+        prepared = [prepare_line(crop) for crop in crops]
+        decoded = [read_dashes(p, d, model.net.width_stride)
+                   for p, d in zip(prepared, decode_lines(model, recognise_prepared(model, prepared), use_lm))]
         inv = 1.0 / loaded.scale
         for line, d in zip(layout.lines, decoded):
             if not d.text or is_junk(d):

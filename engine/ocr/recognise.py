@@ -60,15 +60,19 @@ def recognise(model, line_images: list[np.ndarray], batch_size: int = 16) -> lis
     Returns one (T_i, S + 1) float32 array of log-probabilities per line (column 0 = blank),
     T_i = prepared width // the network's width stride.
     """
+    return recognise_prepared(model, [prepare_line(img) for img in line_images], batch_size)
+
+
+def recognise_prepared(model, prepared: list[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+    """:func:`recognise` on lines already prepared by :func:`prepare_line` (a caller that reads them again)."""
     import torch
 
     from engine.device import get_device
 
-    if not line_images:
+    if not prepared:
         return []
     device = get_device()
     net = model.net.to(device)
-    prepared = [prepare_line(img) for img in line_images]
     order = sorted(range(len(prepared)), key=lambda i: prepared[i].shape[1])
     results: list[np.ndarray | None] = [None] * len(prepared)
     with torch.inference_mode():
