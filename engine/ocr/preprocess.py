@@ -295,6 +295,24 @@ def estimate_skew(binary: np.ndarray, max_degrees: float = MAX_SKEW_DEGREES) -> 
     return round(best, 2)
 
 
+def drop_border_ink(binary: np.ndarray, depth: float) -> np.ndarray:
+    """Ink (255) that touches the border of a flattened photographed page and reaches no further in than ``depth``
+    pixels → removed (a copy).  A printed page has margins: such ink is the desk or a shadow that a corner found a
+    little outside the sheet let in (a speckled stone desk read as a line of junk along the page's foot)."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    height, width = binary.shape
+    x, y, w, h = (stats[:, i] for i in range(4))
+    touching = (((x == 0) | (x + w == width)) & (w <= depth)) | (((y == 0) | (y + h == height)) & (h <= depth))
+    touching[0] = False   # the background
+    if not touching.any():
+        return binary
+    out = binary.copy()
+    out[touching[labels]] = 0
+    return out
+
+
 def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = True) -> Preprocessed:
     """(H, W, 3) RGB or (H, W) gray uint8 page → :class:`Preprocessed` (see module docstring)."""
     import cv2
@@ -347,6 +365,8 @@ def preprocess(image: np.ndarray, *, deskew: bool = True, find_pages: bool = Tru
                                           bright=bright, screen=screen)
     if screen and h:
         binary = drop_blob_edges(binary, gray, h)
+    if corners is not None and h:
+        binary = drop_border_ink(binary, 3 * h)
     # the skew from the cleaned ink (specks of grain or texture are many and at no angle)
     angle = estimate_skew(clean_mask(binary)[0].astype(np.uint8) * 255) if deskew else 0.0
     if abs(angle) >= 0.2:

@@ -69,3 +69,29 @@ def test_grey_sheet_on_a_pale_desk_is_found_in_colour():
     assert find_page(gray) is None          # as grey as the desk, and no brighter
     found = find_page(gray, rgb)
     assert found is not None and _corner_error(found, truth) < 25
+
+
+def test_the_sheet_is_what_the_ways_agree_on():
+    from engine.ocr.page import _agreed
+
+    sheet = np.float32([[100, 100], [500, 110], [510, 700], [90, 690]])
+    leaked = sheet + np.float32([[0, 0], [0, 0], [0, 0], [-60, 40]])   # one way ran on into the desk
+    nudged = sheet + 3
+    # the first way's quad is trusted alone, and wins ties; two ways that agree outvote it
+    assert _agreed([]) is None
+    assert _agreed([leaked]) is leaked
+    assert _agreed([leaked, sheet]) is leaked
+    assert _agreed([leaked, sheet, nudged]) is sheet
+
+
+def test_ink_touching_a_flattened_page_border_is_dropped_unless_it_reaches_in():
+    from engine.ocr.preprocess import drop_border_ink
+
+    binary = np.zeros((200, 300), np.uint8)
+    binary[190:200, 10:120] = 255     # desk along the foot of the page: touches the border, 10 px deep
+    binary[0:150, 140:150] = 255      # a stroke from the top reaching 150 px in: kept
+    binary[50:70, 50:250] = 255       # a line of text away from the border: kept
+    out = drop_border_ink(binary, 30)
+    assert not out[190:200, 10:120].any()
+    assert out[0:150, 140:150].all() and out[50:70, 50:250].all()
+    assert binary[190:200, 10:120].all()   # the input is not changed

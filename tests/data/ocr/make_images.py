@@ -155,6 +155,32 @@ def photo(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def photo_on_stone(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The page on a speckled granite desk whose flecks are as bright as the paper, a hand's shadow across its
+    bottom-left corner (so the sheet's edge fades there), shot at an angle."""
+    import cv2
+
+    out_w, out_h = 900, 1000
+    flecks = cv2.GaussianBlur(rng.normal(0, 1, (out_h, out_w)).astype(np.float32), (0, 0), 1.5)
+    desk = 200 * (1 + 4 * flecks[..., None]) * np.float32([1.0, 1.0, 0.97]) + rng.normal(0, 4, (out_h, out_w, 1))
+    ph, pw = page.shape[:2]
+    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    m = cv2.getPerspectiveTransform(src, np.float32(STONE_CORNERS))
+    warped = cv2.warpPerspective(page.astype(np.float32), m, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpPerspective(np.ones((ph, pw), np.float32), m, (out_w, out_h))[..., None]
+    img = warped * inside + desk * (1 - inside)
+    xx = np.mgrid[0:out_h, 0:out_w][1].astype(np.float32)
+    hand = np.zeros((out_h, out_w), np.float32)
+    cv2.ellipse(hand, (100, 950), (330, 210), 30, 0, 360, 1.0, -1)
+    hand = cv2.GaussianBlur(hand, (0, 0), 45)
+    img = img * ((0.8 + 0.2 * xx / out_w) * (1 - 0.4 * hand))[..., None]
+    img = cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, 4, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+STONE_CORNERS = [[150, 90], [770, 130], [815, 905], [95, 860]]
+
+
 def save(name: str, rgb: np.ndarray, jpeg: bool = False) -> None:
     import cv2
 
@@ -183,6 +209,8 @@ def main() -> None:
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
     save("photo_page", photo(shoot(loose, 640, 700), rng), jpeg=True)
+    notice = doc_html("photo_stone", w=560, pad=40, size=22, lh=1.7, gap=8, title=28)
+    save("photo_stone", photo_on_stone(shoot(notice, 640, 700), np.random.default_rng(247)), jpeg=True)
 
 
 if __name__ == "__main__":
