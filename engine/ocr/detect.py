@@ -163,7 +163,7 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     ``_leading_bullets`` misses them.  Here the first cluster of ink columns of the line counts as a
     bullet if it is roundish, 0.3-1.1 glyph heights across, followed by a gap of 0.3 glyph heights
     (glyphs of a line stand closer), has its four corners empty while ink meets all four sides, and
-    its middle empty or solid.
+    its middle empty or solid, and is not concave as a ★ is.
     """
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
@@ -193,7 +193,20 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     centre = blob[int(0.3 * t):max(int(0.7 * t), int(0.3 * t) + 1), int(0.3 * w):max(int(0.7 * w), int(0.3 * w) + 1)]
     if 0.05 < centre.mean() < 0.9:
         return x0
+    # a ★ is solid in the middle as a small ● is, but concave (its area under 3/4 of its convex hull's; a ●
+    # or ◆ fills over 0.85 of it): a list marker that is text, not one drawn by the page's style
+    if centre.mean() >= 0.9 and _solidity(blob) < 0.75:
+        return x0
     return x0 + runs[1][0]
+
+
+def _solidity(blob: np.ndarray) -> float:
+    """Area of the largest outline of a binary blob over the area of its convex hull."""
+    import cv2
+
+    contours, _ = cv2.findContours((blob > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outline = max(contours, key=cv2.contourArea)
+    return float(cv2.contourArea(outline) / max(1.0, cv2.contourArea(cv2.convexHull(outline))))
 
 
 def _drop_trailing_chevron(mask: np.ndarray, box: tuple[int, int, int, int], h: float) -> int:

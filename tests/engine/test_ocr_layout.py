@@ -187,3 +187,29 @@ def test_blob_edges_drop_an_avatars_rim_but_not_a_bold_glyph():
     out = drop_blob_edges(binary, gray, 13.0)
     assert out[:, :60].sum() == 0
     assert (out[:, 100:] == binary[:, 100:]).all()
+
+
+def _marker_line(marker: str) -> np.ndarray:
+    """A binary line mask: a list marker 20 px across, a gap, then a run of glyph-like blocks."""
+    mask = np.zeros((40, 300), np.uint8)
+    centre = np.array([20.0, 20.0])
+    if marker == "●":
+        cv2.circle(mask, (20, 20), 10, 255, -1)
+    else:   # ★: five outer points, radius 11, inner radius 0.45 of it
+        angles = np.deg2rad(-90 + 36 * np.arange(10))
+        radii = np.where(np.arange(10) % 2 == 0, 11.0, 5.0)
+        points = centre + np.stack([radii * np.cos(angles), radii * np.sin(angles)], 1)
+        cv2.fillPoly(mask, [np.int32(np.round(points))], 255)
+    for x in range(45, 290, 24):
+        mask[10:30, x:x + 18] = 255
+    return mask
+
+
+def test_a_round_bullet_is_skipped_but_a_star_marker_is_text():
+    from engine.ocr.detect import _skip_round_bullet
+
+    # a Kaiti ★ list marker passed every round-bullet test (solid, centred, corners empty) and was dropped from
+    # 13 lines of one photo; it is concave, a ● is not
+    box = (9, 8, 291, 32)
+    assert _skip_round_bullet(_marker_line("●") > 0, box, 20.0) > 30
+    assert _skip_round_bullet(_marker_line("★") > 0, box, 20.0) == 9
