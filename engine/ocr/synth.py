@@ -412,6 +412,13 @@ def render_text_image(text: str, face: FontFace, size: int, rng: random.Random, 
     if rng.random() < 0.3:  # blur (out of focus, low-resolution scan)
         k = rng.choice((3, 3, 5))
         gray = cv2.GaussianBlur(gray, (k, k), rng.uniform(0.5, 1.2) * size / 32 + 0.3)
+    if rng.random() < 0.12:  # motion blur: a phone moved while the shutter was open (a fifth to a third of a glyph)
+        n = max(3, round(size * rng.uniform(0.2, 0.35)))
+        kernel = np.zeros((n, n), np.float32)
+        kernel[n // 2, :] = 1.0
+        turn = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(0, 180), 1.0)
+        kernel = cv2.warpAffine(kernel, turn, (n, n))
+        gray = cv2.filter2D(gray, -1, kernel / max(1e-6, float(kernel.sum())), borderType=cv2.BORDER_REPLICATE)
     if rng.random() < 0.25:  # downscale-upscale: small screen fonts
         f = rng.uniform(0.4, 0.8)
         small = cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
