@@ -1,6 +1,6 @@
 """Choose the OCR beam search's LM weight and length bonus for a trained recogniser.
 
-    python benchmarks/ocr_decoding.py MODEL_DIR [--lm assets/models/ocr/crnn-ctc-s4/lm.npz] [--lines 200]
+    python benchmarks/ocr_decoding.py MODEL_DIR [--lm assets/models/ocr/crnn-ctc-s5/lm.npz] [--lines 200]
                                       [--weights 0,0.1,0.15,0.2,0.3] [--bonuses 0.5,1,1.5,2]
 
 Renders held-out lines (seeds 700,000,000+ for degraded and 710,000,000+ for clean lines, so never
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path, help="an exported model folder (config.json, charset.txt, weights)")
-    parser.add_argument("--lm", type=Path, default=Path("assets/models/ocr/crnn-ctc-s4/lm.npz"))
+    parser.add_argument("--lm", type=Path, default=Path("assets/models/ocr/crnn-ctc-s5/lm.npz"))
     parser.add_argument("--lines", type=int, default=200, help="degraded lines; half as many clean lines")
     parser.add_argument("--weights", default="0,0.1,0.15,0.2,0.3")
     parser.add_argument("--bonuses", default="0.5,1,1.5,2")

@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.ocr_real import text as T  # noqa: E402
 
-CHARSET = Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr" / "crnn-ctc-s4" / "charset.txt"
+# the shipped recogniser's symbols (one model ships at a time; its name changes with each retraining)
+CHARSET = min((Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr").glob("*/charset.txt"),
+              default=Path("assets/models/ocr/charset.txt"))
 
 
 def atomic_write(path: Path, data: bytes) -> None:
