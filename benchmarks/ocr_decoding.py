@@ -1,6 +1,6 @@
 """Choose the OCR beam search's LM weight and length bonus for a trained recogniser.
 
-    python benchmarks/ocr_decoding.py MODEL_DIR [--lm assets/models/ocr/crnn-ctc-s5/lm.npz] [--lines 200]
+    python benchmarks/ocr_decoding.py MODEL_DIR [--lm LM_FILE] [--lines 200]
                                       [--weights 0,0.1,0.15,0.2,0.3] [--bonuses 0.5,1,1.5,2]
 
 Renders held-out lines (seeds 700,000,000+ for degraded and 710,000,000+ for clean lines, so never
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path, help="an exported model folder (config.json, charset.txt, weights)")
-    parser.add_argument("--lm", type=Path, default=Path("assets/models/ocr/crnn-ctc-s5/lm.npz"))
+    parser.add_argument("--lm", type=Path, help="character LM (default: the shipped OCR model's lm.npz)")
     parser.add_argument("--lines", type=int, default=200, help="degraded lines; half as many clean lines")
     parser.add_argument("--weights", default="0,0.1,0.15,0.2,0.3")
     parser.add_argument("--bonuses", default="0.5,1,1.5,2")
@@ -40,6 +40,10 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     model = load(args.model_dir)
+    if args.lm is None:
+        from engine.registry import REGISTRY
+
+        args.lm = REGISTRY.default("ocr").path / "lm.npz"
     lm = CharNgramLM.load(args.lm)
     coverage = synth.coverage_table(str(Path("checkpoints/ocr/font_coverage.json")))
     synthesizer = synth.LineSynthesizer(synth.build_charset(coverage), coverage, held_out=True)

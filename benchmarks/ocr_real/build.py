@@ -24,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.ocr_real import text as T  # noqa: E402
 
-# the shipped recogniser's symbols (one model ships at a time; its name changes with each retraining)
-CHARSET = min((Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr").glob("*/charset.txt"),
-              default=Path("assets/models/ocr/charset.txt"))
+def shipped_charset() -> Path:
+    """The default shipped OCR model's charset.txt (the registry knows which model that is)."""
+    from engine.registry import REGISTRY
+
+    return REGISTRY.default("ocr").path / "charset.txt"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -123,7 +125,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.text == "train":
         T.use_training_text()
-    symbols = T.read_charset(CHARSET)
+    charset = shipped_charset()
+    symbols = T.read_charset(charset)
     started = time.time()
     items = []
     if args.screens:
@@ -133,7 +136,7 @@ def main(argv=None) -> int:
         items += build_docs_and_photos(args.out, args.docs, args.photos, args.seed, symbols)
         print(f"docs + photos: {args.docs} + {args.photos}, {time.time() - started:.0f} s in all", flush=True)
     index = {"seed": args.seed, "text": args.text, "counts": {"screens": args.screens, "docs": args.docs, "photos": args.photos},
-             "charset": str(CHARSET.relative_to(CHARSET.parents[4])), "renderers": renderer_versions(), "items": items}
+             "charset": str(charset.relative_to(charset.parents[4])), "renderers": renderer_versions(), "items": items}
     atomic_write(args.out / "index.json", json.dumps(index, ensure_ascii=False, indent=1).encode())
     print(f"{len(items)} images → {args.out}")
     return 0

@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.ocr_real import text as T  # noqa: E402
-from benchmarks.ocr_real.build import CHARSET, atomic_write  # noqa: E402
+from benchmarks.ocr_real.build import atomic_write, shipped_charset  # noqa: E402
 
 SUBSETS = ("screens", "docs", "photos")
 
@@ -303,7 +303,7 @@ def main(argv=None) -> int:
         if item["subset"] in wanted and (not args.limit or len(per[item["subset"]]) < args.limit):
             per[item["subset"]].append(item)
     items = [i for s in wanted for i in per[s]]
-    symbols = T.read_charset(CHARSET)
+    symbols = T.read_charset(shipped_charset())
     results, errors = {}, {}
     for name in args.systems.split(","):
         system = None if args.reuse else make_system(name, args.threads)
