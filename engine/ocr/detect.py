@@ -94,6 +94,7 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     # A large bold glyph (国 in a title) can binarise nearly solid too, but it is about square.
     bar = (areas > 0.85 * widths * heights) & (short_side > 0.3 * h) & (long_side > 1.3 * h) \
         & (long_side > 1.5 * short_side)
+    bar &= ~_bold_dashes(stats, bar, ~(speck | rule | frame | bar))
     keep = ~(speck | rule | frame | bar)
     keep &= ~_outlines(stats, keep & sizable, h)
     keep &= ~_leading_bullets(stats, keep, h)
@@ -101,6 +102,27 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     mask = lut[labels]
     boxes = stats[keep & sizable][:, :4]
     return mask, h, boxes
+
+
+def _bold_dashes(stats: np.ndarray, bar: np.ndarray, glyphs: np.ndarray) -> np.ndarray:
+    """The solid bars that are a bold 一 or — in a line of large glyphs: True for each to keep.
+
+    In a bold title twice the body's size, 一 binarises as a filled block over 1.3 body glyph heights
+    long and a third of one thick, which is what a scroll bar or a coloured edge looks like.  It is
+    told apart by its neighbours: it lies flat, and beside it, at most half its length away, stands a
+    glyph about as tall as it is long, whose rows hold its middle.  Dropped, it split the title into
+    two lines.
+    """
+    x, y, w, hh = (stats[:, i].astype(np.float64) for i in range(4))
+    out = np.zeros(len(stats), bool)
+    others = np.flatnonzero(glyphs)
+    for i in np.flatnonzero(bar & (w > 2 * hh)):
+        cy = y[i] + hh[i] / 2
+        near = others[(y[others] <= cy) & (y[others] + hh[others] >= cy)
+                      & (hh[others] >= 0.6 * w[i]) & (hh[others] <= 1.6 * w[i])]
+        gap = np.maximum(x[near] - (x[i] + w[i]), x[i] - (x[near] + w[near]))
+        out[i] = bool(((gap >= -1) & (gap <= 0.5 * w[i])).any())
+    return out
 
 
 def _outlines(stats: np.ndarray, keep: np.ndarray, h: float) -> np.ndarray:

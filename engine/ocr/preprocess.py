@@ -92,8 +92,14 @@ def ink_maps(gray: np.ndarray, k: int, floor: float = GROUND_FLOOR) -> tuple[np.
 
     g = gray.astype(np.float32)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    closed = cv2.morphologyEx(g, cv2.MORPH_CLOSE, kernel)
-    opened = cv2.morphologyEx(g, cv2.MORPH_OPEN, kernel)
+    # The ground runs on past the image's edge: the white margin of a screenshot between its edge and
+    # a card nearer than an element is no light stroke (which it would be if the edge counted as
+    # neither), and the card's own rim no dark one.
+    # (padded, not a border mode: erosion's window would still reach the card across the margin)
+    padded = cv2.copyMakeBorder(g, k, k, k, k, cv2.BORDER_REPLICATE)
+    inner = (slice(k, k + g.shape[0]), slice(k, k + g.shape[1]))
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[inner]
+    opened = cv2.morphologyEx(padded, cv2.MORPH_OPEN, kernel)[inner]
     dark = (closed - g) / np.maximum(closed, floor)
     light = (g - opened) / np.maximum(255.0 - opened, floor)
     return dark, light
@@ -188,11 +194,21 @@ def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0,
                              minlength=count)
     total = float(ink_pixels[1:].sum())
     light_share = float(ink_pixels[light_region].sum()) / total if total else 0.0
-    # Between regions the gray follows the page's main polarity (not plain white): the recogniser
-    # learnt its lines with their ground's grain, and faint parts of glyphs that no candidate
-    # reached stay visible.
-    light_region[0] = light_share > 0.5
+    # Between regions the gray follows the polarity of the nearest region (not plain white): the
+    # recogniser learnt its lines with their ground's grain, and faint parts of glyphs that no
+    # candidate reached stay visible.  Not the page's main polarity: beside a large light-on-dark
+    # card, the white ground next to the dark lines below it would turn dark wherever it is within an
+    # element of a stroke (the light map there measures the white against the stroke), and the
+    # recogniser reads that dark patch as ι or 1 before the line or as 〗 around a comma.
+    light_region[0] = False
     is_light = light_region[labels]
+    ground = labels == 0
+    if ground.any() and is_light.any() and (~is_light & ~ground).any():
+        to_light = cv2.distanceTransform((~is_light).astype(np.uint8), cv2.DIST_L2, 3)
+        to_dark = cv2.distanceTransform((is_light | ground).astype(np.uint8), cv2.DIST_L2, 3)
+        is_light = is_light | (ground & (to_light < to_dark))
+    elif ground.any():
+        is_light = is_light | (ground & (light_share > 0.5))
     ink = np.where(is_light, light_ink, dark_ink) & (labels > 0)
     if k_gray > k:
         dark, light = maps(k_gray)

@@ -83,7 +83,7 @@ class LineSample:
     image: np.ndarray  # (H, W) uint8 grayscale crop of one line, any height
     text: str          # label: single spaces where the text has them, if the charset has the space; else none
     font: str
-    kind: str          # text source: "news", "poem", "couplet", "mixed", "symbols", "random"
+    kind: str          # text source: "news", "poem", "couplet", "mixed", "symbols", "ui", "random"
 
 
 # ---------------------------------------------------------------- text normalisation
@@ -329,6 +329,41 @@ def symbol_text(rng: random.Random, hanzi_source: list[str]) -> str:
     return text
 
 
+_UI_WORDS = ("API", "UI", "AI", "IT", "ID", "VPN", "CPU", "GPU", "iOS", "iPad", "Android", "Plus", "Pro", "Max",
+             "Lite", "Home", "PDF", "SDK", "IoT", "HTTP", "LTE", "5G", "Wi-Fi", "VIP", "QQ", "App", "IP", "I/O")
+
+
+def ui_text(rng: random.Random, hanzi_source: list[str]) -> str:
+    """What an app's screen shows between hanzi: versions (版本v3.6.29), clock times, ISO dates, meta lines
+    joined by · , temperatures and ranges with a minus sign, prices, grouped digits, capitals such as API
+    (whose I a sans face draws as l), and the dashes typed between words (-, ---, —, ——)."""
+    def hanzi(lo=2, hi=6):
+        line = rng.choice(hanzi_source)
+        start = rng.randrange(max(1, len(line) - lo))
+        return line[start:start + rng.randint(lo, hi)]
+
+    def n(lo, hi):
+        return str(rng.randint(lo, hi))
+
+    pieces = (
+        lambda: rng.choice(("版本", "版本号", "", "ver ")) + rng.choice("vV") + ".".join(
+            n(0, 20) for _ in range(rng.randint(2, 3))),
+        lambda: f"{n(0, 23).zfill(2)}:{n(0, 59).zfill(2)}" + (f":{n(0, 59).zfill(2)}" if rng.random() < 0.3 else ""),
+        lambda: (lambda sep: f"{n(1990, 2030)}{sep}{n(1, 12).zfill(2)}{sep}{n(1, 28).zfill(2)}")(rng.choice("-/.")),
+        lambda: f"{n(2000, 2030)}-{n(1, 12).zfill(2)}-{n(1, 28).zfill(2)} · {hanzi(2, 3)} {n(0, 99999)}",
+        lambda: f"{n(-30, 40)}°C" + (f"/{n(-30, 40)}°C" if rng.random() < 0.5 else "") + rng.choice(("", "，", " ")),
+        lambda: f"{n(1, 9)}-{n(10, 30)}{rng.choice(('天', '人', '元', '个', '小时', 'km', 'mm'))}",
+        lambda: rng.choice("￥$") + f"{rng.uniform(0, 9999):.2f}",
+        lambda: f"{rng.randint(1, 999):,}" if rng.random() < 0.3 else f"{rng.randint(1000, 9999999):,}",
+        lambda: rng.choice(_UI_WORDS) + rng.choice(("", " ", "(", "）")),
+        lambda: hanzi() + rng.choice(("-", "---", "—", "——", "--", "－")) + hanzi(),
+        lambda: f"{n(0, 99)}.{n(0, 9)}{rng.choice(('mm', 'kg', 'cm', '%', 'GB', 'MB', 'k'))}",
+        lambda: hanzi(),
+    )
+    parts = [rng.choice(pieces)() for _ in range(rng.randint(2, 4))]
+    return rng.choice(("", "", " ", "：", "，")).join(parts)
+
+
 # ---------------------------------------------------------------- rendering
 @functools.lru_cache(maxsize=256)
 def _font(path: str, index: int, size: int):
@@ -462,6 +497,8 @@ class LineSynthesizer:
             return mixed_text(rng, self.sources["news"])[: self.max_chars * 2]
         if kind == "symbols":
             return symbol_text(rng, self.sources["news"])[: self.max_chars * 2]
+        if kind == "ui":
+            return ui_text(rng, self.sources["news"])[: self.max_chars * 2]
         line = rng.choice(self.sources[kind])
         n = rng.randint(1, self.max_chars)
         start = rng.randrange(max(1, len(line) - n + 1))

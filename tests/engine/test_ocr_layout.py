@@ -213,3 +213,19 @@ def test_a_round_bullet_is_skipped_but_a_star_marker_is_text():
     box = (9, 8, 291, 32)
     assert _skip_round_bullet(_marker_line("●") > 0, box, 20.0) > 30
     assert _skip_round_bullet(_marker_line("★") > 0, box, 20.0) == 9
+
+
+def test_a_bold_dash_between_large_glyphs_is_kept_but_lone_bars_are_dropped():
+    """Solid bars are dropped (a scroll bar, a coloured edge), unless flat beside a glyph about as tall as they are long."""
+    binary = np.zeros((200, 400), np.uint8)
+    for x in range(10, 380, 22):                       # body text: 18 px glyphs, hollow as strokes are
+        cv2.rectangle(binary, (x, 150), (x + 15, 165), 255, 2)
+    for x in (40, 120):                                # title glyphs, 34 px, with a bold 一 between them
+        cv2.rectangle(binary, (x, 20), (x + 33, 53), 255, 4)
+    binary[33:41, 80:112] = 255                        # 一: 32 x 8, filled
+    binary[90:98, 250:282] = 255                       # the same bar alone: a divider's stub
+    binary[60:110, 380:388] = 255                      # a scroll bar
+    mask, h, _ = clean_mask(binary)
+    assert 14 <= h <= 20
+    assert mask[33:41, 80:112].all()
+    assert not mask[90:98, 250:282].any() and not mask[60:110, 380:388].any()

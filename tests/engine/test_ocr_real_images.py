@@ -1,7 +1,8 @@
 """Line finding and reading on images from real renderers (headless Chromium), not the trainer's.
 
 The images in tests/data/ocr were made by tests/data/ocr/make_images.py: a dark-mode chat with
-coloured bubbles, a light one with round avatars, a hero card with a ghost button above tags and a price, an
+coloured bubbles, a light one with round avatars, a hero card with a ghost button above tags and a price, a
+hero card beside the image's edge above plain lines, an
 article with a bold title above a small grey meta line, a settings card with round bullets and letter-spaced
 full-width digits, a
 blurred scan with touching lines, a photo of a page lying on a desk at an angle, one on a speckled stone desk
@@ -120,6 +121,21 @@ def test_ghost_button_line_is_its_text_not_its_outline():
     assert subtitle.box[0] <= title.box[0] + 2
     # the tags row is read before the price below it, not cut off as a column of its own
     assert tags.box[1] < price.box[1] and tags.box[2] - tags.box[0] > 100
+
+
+def test_margin_beside_a_card_at_the_edge_is_ground_and_the_bold_title_one_line():
+    _, pre, layout = _layout("hero_edge")
+    title, subtitle, first, second = layout.lines
+    # The 8 px white margin between the image's edge and the card was a light stroke to the ink finder (no
+    # wider than its element); joined with the lines below the card, it made them one light-on-dark region,
+    # read as blocks: both lines were lost.
+    assert first.box[0] <= 14 and second.box[0] <= 14 and first.box[2] > 260
+    # Beside those dark lines, within an element of their strokes, the gray took the page's main polarity
+    # (light, from the card) and was dark there; the recogniser read the patch as 1 or ι before the line.
+    x0, y0, _, y1 = first.box
+    assert pre.gray[y0:y1, :x0 - 2].min() > 200
+    # the title's bold 一 is a filled flat block, as a scroll bar is; dropped, it split the title in two
+    assert title.box[2] - title.box[0] > 190
 
 
 def test_round_avatars_are_not_read_and_the_chat_takes_turns():

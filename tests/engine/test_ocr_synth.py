@@ -56,3 +56,21 @@ def test_synthesizer_samples_are_reproducible_and_in_charset():
         sample = s.sample(seed)
         assert sample.text and set(sample.text) <= set(charset)
         assert sample.image.ndim == 2 and sample.image.dtype == np.uint8
+
+
+@needs_data
+def test_ui_lines_hold_versions_times_dates_and_dashes_in_the_shipped_charset():
+    import random
+    import re
+    from pathlib import Path
+
+    source = synth.split_lines("news", False)
+    lines = [synth.ui_text(random.Random(seed), source) for seed in range(300)]
+    assert lines == [synth.ui_text(random.Random(seed), source) for seed in range(300)]
+    joined = "\n".join(lines)
+    for pattern in (r"[vV]\d+\.\d+", r"\b\d\d:\d\d\b", r"\d{4}-\d\d-\d\d", r"---|——", r"-\d+°C", r"\d,\d{3}", "API| · "):
+        assert re.search(pattern, joined), pattern
+    models = sorted((Path(__file__).resolve().parents[2] / "assets" / "models" / "ocr").glob("*/charset.txt"))
+    if models:   # every symbol it draws can be learnt: none is thrown away by the charset filter
+        charset = set(models[-1].read_text(encoding="utf-8").split("\n"))
+        assert set(joined.replace("\n", "")) <= charset

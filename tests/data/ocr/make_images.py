@@ -73,6 +73,17 @@ font-size:13px;padding:2px 8px;border-radius:4px;margin-right:10px}}
 <div class=card>{''.join(f'<span class=tag>{t}</span>' for t in EXPECTED['hero_button'][3].split())}
 <div class=price>{EXPECTED['hero_button'][4]}</div></div></body></html>"""
 
+# A hero card 8 px from the screenshot's left edge (a light-on-dark region larger than all the dark text) over
+# plain lines that start 12 px in, with commas: the ground beside those lines must keep their polarity.  The
+# bold title has 一 in its middle, a solid flat block like a scroll bar.
+HERO_EDGE = f"""<html><head><style>{STYLE}
+body{{background:#fff;padding:10px 8px;width:404px}}
+.hero{{background:linear-gradient(135deg,#23a6d5,#1e3c9e);border-radius:8px;padding:26px 20px;color:#fff;
+text-align:center}} h1{{font-size:36px;font-weight:900;margin:0 0 12px}} .sub{{font-size:17px;margin:0}}
+p.body{{font-size:17px;line-height:1.8;color:#222;margin:8px 4px}}
+</style></head><body><div class=hero><h1>{EXPECTED['hero_edge'][0]}</h1><p class=sub>{EXPECTED['hero_edge'][1]}</p>
+</div><p class=body>{EXPECTED['hero_edge'][2]}<br>{EXPECTED['hero_edge'][3]}</p></body></html>"""
+
 # A light chat with round avatars (filled discs, which binarise as four short arcs) on both sides.
 ROUND_CHAT = f"""<html><head><style>{STYLE}
 body{{background:#fff;padding:14px 16px;width:448px}}
@@ -203,6 +214,7 @@ def main() -> None:
     save("settings_list", shoot(SETTINGS, 520, 420))
     save("units_symbols", shoot(UNITS, 500, 300))
     save("hero_button", shoot(HERO, 420, 330))
+    save("hero_edge", shoot(HERO_EDGE, 420, 260))
     save("chat_round_avatars", shoot(ROUND_CHAT, 480, 300))
     save("article_meta", shoot(ARTICLE, 420, 200))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
