@@ -94,7 +94,9 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     # A large bold glyph (国 in a title) can binarise nearly solid too, but it is about square.
     bar = (areas > 0.85 * widths * heights) & (short_side > 0.3 * h) & (long_side > 1.3 * h) \
         & (long_side > 1.5 * short_side)
-    bar &= ~_bold_dashes(stats, bar, ~(speck | rule | frame | bar))
+    dashes = _dashes_in_lines(stats, (rule | bar) & ~frame, ~(speck | rule | frame | bar), h)
+    rule &= ~dashes
+    bar &= ~dashes
     keep = ~(speck | rule | frame | bar)
     keep &= ~_outlines(stats, keep & sizable, h)
     keep &= ~_leading_bullets(stats, keep, h)
@@ -104,24 +106,36 @@ def clean_mask(binary: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     return mask, h, boxes
 
 
-def _bold_dashes(stats: np.ndarray, bar: np.ndarray, glyphs: np.ndarray) -> np.ndarray:
-    """The solid bars that are a bold 一 or — in a line of large glyphs: True for each to keep.
+def _dashes_in_lines(stats: np.ndarray, bars: np.ndarray, glyphs: np.ndarray, h: float) -> np.ndarray:
+    """The bars and rules that are dashes written in a line of text: True for each to keep.
 
-    In a bold title twice the body's size, 一 binarises as a filled block over 1.3 body glyph heights
-    long and a third of one thick, which is what a scroll bar or a coloured edge looks like.  It is
-    told apart by its neighbours: it lies flat, and beside it, at most half its length away, stands a
-    glyph about as tall as it is long, whose rows hold its middle.  Dropped, it split the title into
-    two lines.
+    Two kinds look like what ``clean_mask`` drops:
+    - in a bold title twice the body's size, 一 binarises as a filled block over 1.3 body glyph
+      heights long and a third of one thick, the shape of a scroll bar or a coloured edge;
+    - a run of dashes between words (———) is one thin stroke over 2.5 glyph heights long, the
+      shape of a divider.
+    Both lie flat with glyphs beside them in the same rows (whose rows hold the bar's middle, at most
+    half a glyph away): the bold 一 one glyph about as tall as it is long (it may start or end the
+    title), the dash run glyphs of the line on both sides.  A divider, an underline or a scroll bar
+    has no such neighbours.  Dropped, either split its line in two.
     """
     x, y, w, hh = (stats[:, i].astype(np.float64) for i in range(4))
     out = np.zeros(len(stats), bool)
     others = np.flatnonzero(glyphs)
-    for i in np.flatnonzero(bar & (w > 2 * hh)):
+    for i in np.flatnonzero(bars & (w > 2 * hh)):
         cy = y[i] + hh[i] / 2
-        near = others[(y[others] <= cy) & (y[others] + hh[others] >= cy)
-                      & (hh[others] >= 0.6 * w[i]) & (hh[others] <= 1.6 * w[i])]
-        gap = np.maximum(x[near] - (x[i] + w[i]), x[i] - (x[near] + w[near]))
-        out[i] = bool(((gap >= -1) & (gap <= 0.5 * w[i])).any())
+        beside = others[(y[others] <= cy) & (y[others] + hh[others] >= cy) & (hh[others] >= 2.5 * hh[i])]
+        left = x[i] - (x[beside] + w[beside])
+        right = x[beside] - (x[i] + w[i])
+        reach = 0.5 * np.maximum(hh[beside], h)
+        on_left = (left >= -1) & (left <= reach)
+        on_right = (right >= -1) & (right <= reach)
+        if w[i] <= 2.5 * h:
+            alike = (hh[beside] >= 0.6 * w[i]) & (hh[beside] <= 1.6 * w[i])
+            out[i] = bool((alike & (on_left | on_right)).any())
+        else:
+            line = hh[beside] >= 0.6 * h
+            out[i] = bool((line & on_left).any() and (line & on_right).any())
     return out
 
 

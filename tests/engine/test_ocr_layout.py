@@ -215,17 +215,25 @@ def test_a_round_bullet_is_skipped_but_a_star_marker_is_text():
     assert _skip_round_bullet(_marker_line("★") > 0, box, 20.0) == 9
 
 
-def test_a_bold_dash_between_large_glyphs_is_kept_but_lone_bars_are_dropped():
-    """Solid bars are dropped (a scroll bar, a coloured edge), unless flat beside a glyph about as tall as they are long."""
-    binary = np.zeros((200, 400), np.uint8)
+def test_dashes_written_in_a_line_are_kept_but_dividers_and_bars_are_dropped():
+    """Solid bars (a scroll bar, a coloured edge) and thin rules (a divider, an underline) are dropped, unless
+    they lie flat beside glyphs: a bold 一 beside one about as tall as it is long, a dash run between two."""
+    binary = np.zeros((240, 420), np.uint8)
     for x in range(10, 380, 22):                       # body text: 18 px glyphs, hollow as strokes are
-        cv2.rectangle(binary, (x, 150), (x + 15, 165), 255, 2)
+        if not 120 <= x <= 170:
+            cv2.rectangle(binary, (x, 150), (x + 15, 165), 255, 2)
+    binary[157:159, 118:186] = 255                     # ——— between two of them: 68 x 2
+    binary[208:210, 30:200] = 255                      # an underline under a row of glyphs
+    for x in range(30, 190, 22):
+        cv2.rectangle(binary, (x, 188), (x + 15, 203), 255, 2)
     for x in (40, 120):                                # title glyphs, 34 px, with a bold 一 between them
         cv2.rectangle(binary, (x, 20), (x + 33, 53), 255, 4)
     binary[33:41, 80:112] = 255                        # 一: 32 x 8, filled
     binary[90:98, 250:282] = 255                       # the same bar alone: a divider's stub
-    binary[60:110, 380:388] = 255                      # a scroll bar
+    binary[120:122, 230:300] = 255                     # a divider as long as the dash run
+    binary[60:110, 400:408] = 255                      # a scroll bar
     mask, h, _ = clean_mask(binary)
     assert 14 <= h <= 20
-    assert mask[33:41, 80:112].all()
-    assert not mask[90:98, 250:282].any() and not mask[60:110, 380:388].any()
+    assert mask[33:41, 80:112].all() and mask[157:159, 118:186].all()
+    assert not mask[90:98, 250:282].any() and not mask[120:122, 230:300].any()
+    assert not mask[60:110, 400:408].any() and not mask[208:210, 30:200].any()
