@@ -414,11 +414,16 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         # chat, leave empty bands too, and are read row by row.
         cols = mask[y0:y1, x0:x1].any(axis=0)
         out = []
+        # in a row or two, a gap is measured against the row's own glyphs: in a title twice the body's
+        # size the blank half cell of a full-width mark (、 or ）) and the gap after it reach 1.5 body
+        # glyph heights (）、金（女真）、元 was cut before 元)
+        short = y1 - y0 <= 3 * h
+        row_h = max((q - p for p, q in _runs(mask[y0:y1, x0:x1].any(axis=1))), default=0) if short else 0
         for a, b in _gaps(cols):
             a, b = a + x0, b + x0
-            if b - a < gutter_min:
+            if b - a < max(gutter_min, 1.5 * min(row_h, 3 * h)):
                 continue
-            if y1 - y0 <= 3 * h:
+            if short:
                 # one row (a label and its value) unless the two sides are rows of their own
                 # with an empty band between them (a centred title above a salutation); two rows
                 # with a paragraph break between (a card's tags above its price) are cut into rows

@@ -183,3 +183,23 @@ def test_em_dashes_are_as_many_as_the_stroke_is_long(kind, read, shown):
     columns = tuple(range(dash, dash + len(read))) + tuple(c // WIDTH_STRIDE for c in centres[1:])
     decoded = read_dashes(image, Decoded(text, tuple(0.9 for _ in text), columns))
     assert decoded.text == shown + "天天" and len(decoded.confidences) == len(decoded.columns) == len(decoded.text)
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "couplet").is_dir(), reason="../shared/data (training corpora) not present")
+def test_lm_corpus_adds_seeded_synthetic_lines_of_each_kind():
+    from itertools import islice
+
+    from engine.ocr.lm import training_texts
+    from engine.ocr.synth import split_lines
+
+    corpora = sum(len(split_lines(s, held_out=False)) for s in ("news", "poem", "couplet"))
+    plain = list(training_texts())
+    with_synthetic = list(training_texts(4))
+    assert len(plain) == corpora and len(with_synthetic) == corpora + 12 and with_synthetic[:corpora] == plain
+    assert with_synthetic[corpora:] == list(islice(training_texts(4), corpora, None))   # seeded
+    # the units, dates and versions the corpora hardly hold (the old LM gave 21℃'s ℃ log P -19)
+    extra = "".join(list(training_texts(200))[corpora:])
+    assert all(mark in extra for mark in ("℃", "%", ":", "-", "v"))

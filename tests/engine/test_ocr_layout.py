@@ -237,3 +237,22 @@ def test_dashes_written_in_a_line_are_kept_but_dividers_and_bars_are_dropped():
     assert mask[33:41, 80:112].all() and mask[157:159, 118:186].all()
     assert not mask[90:98, 250:282].any() and not mask[120:122, 230:300].any()
     assert not mask[60:110, 400:408].any() and not mask[208:210, 30:200].any()
+
+
+def test_a_wide_gap_in_a_title_row_is_measured_against_its_own_glyphs():
+    """In a row of 32 px glyphs a 40 px gap (after 、) is no gutter; between 16 px label and value it is."""
+    from engine.ocr.detect import xy_cut
+
+    mask = np.zeros((300, 600), bool)
+    for x in (20, 58, 96, 170, 208):                   # title: 32 px glyphs 6 px apart, 42 px gap after the third
+        mask[20:52, x:x + 32] = True
+    for y in (120, 150, 180):                          # body: 16 px glyphs
+        for x in range(20, 560, 19):
+            mask[y:y + 16, x:x + 16] = True
+    for x in (20, 39, 58):                             # a label, and its value far right on the same row
+        mask[240:256, x:x + 16] = True
+    for x in (500, 519):
+        mask[240:256, x:x + 16] = True
+    lines = [box for block in xy_cut(mask, 16.0) for box in block]
+    assert (20, 20, 240, 52) in lines
+    assert sum(1 for box in lines if box[1] == 240) == 2
