@@ -207,8 +207,8 @@ def local_ink(gray: np.ndarray, k: int, sigma: float = 0.7, k_gray: int = 0,
         to_light = cv2.distanceTransform((~is_light).astype(np.uint8), cv2.DIST_L2, 3)
         to_dark = cv2.distanceTransform((is_light | ground).astype(np.uint8), cv2.DIST_L2, 3)
         is_light = is_light | (ground & (to_light < to_dark))
-    elif ground.any():
-        is_light = is_light | (ground & (light_share > 0.5))
+    elif is_light.any():   # every region light on dark
+        is_light = is_light | ground
     ink = np.where(is_light, light_ink, dark_ink) & (labels > 0)
     if k_gray > k:
         dark, light = maps(k_gray)

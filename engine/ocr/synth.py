@@ -279,13 +279,18 @@ def fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
+def _piece(rng: random.Random, lines: list[str], lo: int, hi: int) -> str:
+    """lo to hi characters from a random place in a random line of ``lines``."""
+    line = rng.choice(lines)
+    start = rng.randrange(max(1, len(line) - lo))
+    return line[start:start + rng.randint(lo, hi)]
+
+
 def symbol_text(rng: random.Random, hanzi_source: list[str]) -> str:
     """A line rich in what screens and documents show besides hanzi: units (25℃, 3.5％), bullets and list numbers,
     brackets, math, full-width forms, Greek, pinyin with tones, Latin-1 names and English words with spaces."""
     def hanzi(lo=2, hi=8):
-        line = rng.choice(hanzi_source)
-        start = rng.randrange(max(1, len(line) - lo))
-        return line[start:start + rng.randint(lo, hi)]
+        return _piece(rng, hanzi_source, lo, hi)
 
     def number():
         return str(rng.randint(0, 10 ** rng.randint(1, 4))) if rng.random() < 0.6 else f"{rng.uniform(0, 100):.1f}"
@@ -338,9 +343,7 @@ def ui_text(rng: random.Random, hanzi_source: list[str]) -> str:
     joined by · , temperatures and ranges with a minus sign, prices, grouped digits, capitals such as API
     (whose I a sans face draws as l), and the dashes typed between words (-, ---, —, ——)."""
     def hanzi(lo=2, hi=6):
-        line = rng.choice(hanzi_source)
-        start = rng.randrange(max(1, len(line) - lo))
-        return line[start:start + rng.randint(lo, hi)]
+        return _piece(rng, hanzi_source, lo, hi)
 
     def n(lo, hi):
         return str(rng.randint(lo, hi))

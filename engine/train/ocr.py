@@ -80,7 +80,7 @@ def selection_score(record: dict) -> float:
 
 def ship(args) -> int:
     """Copy the best checkpoint export into assets/models/ocr/<name>/ with the LM; manifest last."""
-    from engine.ocr.lm import train_char_lm, training_texts
+    from engine.ocr.lm import build_lm
     from engine.registry import ASSETS_DIR, write_manifest
     from engine.weights import load_state_dict, read_config, save_model_dir
 
@@ -95,8 +95,7 @@ def ship(args) -> int:
     tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in load_state_dict(source).items()}
     save_model_dir(target, tensors, config)
     if args.rebuild_lm or not (target / "lm.npz").is_file():
-        lm = train_char_lm(training_texts(), min_count=2, order=3, min_count_trigram=3)
-        lm.save(target / "lm.npz")
+        build_lm().save(target / "lm.npz")
     history = json.loads((Path(args.out) / "history.json").read_text(encoding="utf-8"))
     best = min(history, key=selection_score)
     metrics = {"val_cer_greedy": round(best["val_cer"], 4), "val_clean_cer_greedy": round(best["clean_cer"], 4),

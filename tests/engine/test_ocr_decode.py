@@ -185,10 +185,7 @@ def test_em_dashes_are_as_many_as_the_stroke_is_long(kind, read, shown):
     assert decoded.text == shown + "天天" and len(decoded.confidences) == len(decoded.columns) == len(decoded.text)
 
 
-DATA = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-@pytest.mark.skipif(not (DATA / "couplet").is_dir(), reason="../shared/data (training corpora) not present")
+@pytest.mark.needs_shared("cws/pd199801/pd199801_seg.utf8", "couplet")
 def test_lm_corpus_adds_seeded_synthetic_lines_of_each_kind():
     from itertools import islice
 
