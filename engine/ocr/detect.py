@@ -431,6 +431,11 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 row_gaps = _gaps(mask[y0:y1, x0:x1].any(axis=1))
                 if any(q - p >= 0.6 * h for p, q in row_gaps):
                     continue
+                # a row of small tags (一度  混凝土  同时) above a price, the row gap narrower than that:
+                # the side with a row fewer is the end of a row of the other, read before the next row
+                if row_gaps and len(_runs(mask[y0:y1, x0:a].any(axis=1))) \
+                        != len(_runs(mask[y0:y1, b:x1].any(axis=1))):
+                    continue
                 if side_by_side(y0, y1, x0, a, b, x1) or not row_gaps:
                     out.append((a, b))
             # a column of text is more than two glyphs wide (a column of icons, chevrons or

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import random
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -558,10 +557,6 @@ def render_batch(charset: list[str], coverage: dict[str, frozenset[str]], seeds:
 
     with mp.get_context("fork").Pool(processes, _init_worker, (charset, coverage, held_out)) as pool:
         return pool.map(_render_one, seeds, chunksize=64)
-
-
-def _unused() -> None:  # keep unicodedata import meaningful for future normalisation tweaks
-    unicodedata.normalize("NFC", "")
 
 
 # ---------------------------------------------------------------- pages

@@ -2,7 +2,7 @@
 
 The images in tests/data/ocr were made by tests/data/ocr/make_images.py: a dark-mode chat with
 coloured bubbles, a light one with round avatars, a hero card with a ghost button above tags and a price, a
-hero card beside the image's edge above plain lines, an
+hero card beside the image's edge above plain lines, a dark card with tags in lighter pills just above a price, an
 article with a bold title above a small grey meta line, a settings card with round bullets and letter-spaced
 full-width digits, a
 blurred scan with touching lines, a photo of a page lying on a desk at an angle, one on a speckled stone desk
@@ -136,6 +136,18 @@ def test_margin_beside_a_card_at_the_edge_is_ground_and_the_bold_title_one_line(
     assert pre.gray[y0:y1, :x0 - 2].min() > 200
     # the title's bold 一 is a filled flat block, as a scroll bar is; dropped, it split the title in two
     assert title.box[2] - title.box[0] > 190
+
+
+def test_dark_mode_tags_are_their_text_and_come_before_the_price():
+    _, _, layout = _layout("tags_dark")
+    *_, first, second, third, price = layout.lines
+    # A pill lighter than the card lost its rounded ends to the ground estimate (its element fits in no end),
+    # so the ends were light strokes, joined to the tag's text: read （风景好｝, its line 66 px wide.
+    for line, text in zip((first, second, third), EXPECTED["tags_dark"][2:5]):
+        assert line.box[2] - line.box[0] <= 15 * len(text) + 2
+    # the price stands closer under the tags than a paragraph break: the last tag, beside a gap over the price,
+    # was cut off as a column of its own and read after it
+    assert price.box[1] > third.box[3] and third.box[0] > second.box[0] > first.box[0]
 
 
 def test_round_avatars_are_not_read_and_the_chat_takes_turns():

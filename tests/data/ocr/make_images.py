@@ -84,6 +84,20 @@ p.body{{font-size:17px;line-height:1.8;color:#222;margin:8px 4px}}
 </style></head><body><div class=hero><h1>{EXPECTED['hero_edge'][0]}</h1><p class=sub>{EXPECTED['hero_edge'][1]}</p>
 </div><p class=body>{EXPECTED['hero_edge'][2]}<br>{EXPECTED['hero_edge'][3]}</p></body></html>"""
 
+# A dark-mode card whose tags are pills filled lighter than the card, with light text, in a row over a red
+# price that stands closer below them than a paragraph break.  Each tag is a line of its own (as the label and
+# the value of a settings row are: they stand further apart than words).
+TAGS_DARK = f"""<html><head><style>{STYLE}
+body{{background:#101012;padding:20px 18px;width:384px}}
+.card{{background:#232428;border-radius:12px;padding:18px 20px}}
+h2{{font-size:20px;color:#f2f2f2;margin:0 0 8px}} p{{font-size:15px;color:#a0a0a8;margin:0 0 12px}}
+.tag{{display:inline-block;color:#eee;font-size:14px;padding:2px 12px;border-radius:13px;margin-right:12px}}
+.price{{color:#ff5a5f;font-size:16px;margin-top:-4px}}
+</style></head><body><div class=card><h2>{EXPECTED['tags_dark'][0]}</h2><p>{EXPECTED['tags_dark'][1]}</p>
+{''.join(f'<span class=tag style="background:{c}">{t}</span>'
+         for c, t in zip(("#11806a", "#5b3b9e", "#8e2a2a"), EXPECTED['tags_dark'][2:5]))}
+<div class=price>{EXPECTED['tags_dark'][5]}</div></div></body></html>"""
+
 # A light chat with round avatars (filled discs, which binarise as four short arcs) on both sides.
 ROUND_CHAT = f"""<html><head><style>{STYLE}
 body{{background:#fff;padding:14px 16px;width:448px}}
@@ -215,6 +229,7 @@ def main() -> None:
     save("units_symbols", shoot(UNITS, 500, 300))
     save("hero_button", shoot(HERO, 420, 330))
     save("hero_edge", shoot(HERO_EDGE, 420, 260))
+    save("tags_dark", shoot(TAGS_DARK, 420, 230))
     save("chat_round_avatars", shoot(ROUND_CHAT, 480, 300))
     save("article_meta", shoot(ARTICLE, 420, 200))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
