@@ -221,6 +221,34 @@ def test_incremental_unilm_decoder_matches_the_full_pass():
         np.testing.assert_allclose(rows[-1][np.isfinite(full[i])], full[i][np.isfinite(full[i])], atol=1e-4)
 
 
+def test_int8_linears_read_as_the_float_net_does():
+    from engine.couplet import model as couplet_model
+
+    torch.manual_seed(3)
+    config = {"kind": "unilm", "vocab_size": len(VOCAB), "dim": 64, "layers": 2, "heads": 2, "max_len": 30}
+    float_model = wrap(build_net(config), VOCAB, config, name="float")
+    quantised = wrap(couplet_model.int8_linears(float_model.net), VOCAB, config, name="int8")  # a copy
+    assert any("quantized" in type(m).__module__ for m in quantised.net.modules())
+    upper, lower = "春风，得意马", list("秋月，含情水")
+    a, b = float_model.log_probs(upper, [lower])[0], quantised.log_probs(upper, [lower])[0]
+    finite = np.isfinite(a)
+    assert np.array_equal(finite, np.isfinite(b))
+    assert np.abs(a[finite] - b[finite]).max() < 0.1
+    assert (a.argmax(axis=1) == b.argmax(axis=1)).mean() >= 0.8
+
+
+def test_int8_linears_keeps_the_float_net_where_torch_cannot_quantise(monkeypatch):
+    from engine.couplet import model as couplet_model
+
+    net = build_net({"kind": "unilm", "vocab_size": len(VOCAB), "dim": 16, "layers": 1, "heads": 2, "max_len": 30})
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("Didn't find engine for operation quantized::linear_prepack NoQEngine")
+
+    monkeypatch.setattr(torch.ao.quantization, "quantize_dynamic", unavailable)
+    assert couplet_model.int8_linears(net) is net
+
+
 def test_huge_top_k_and_refine_do_not_hang():
     import time
 
