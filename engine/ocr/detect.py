@@ -417,10 +417,15 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         # in a row or two, a gap is measured against the row's own glyphs: in a title twice the body's
         # size the blank half cell of a full-width mark (、 or ）) and the gap after it reach 1.5 body
         # glyph heights (）、金（女真）、元 was cut before 元)
+        # (the rows of each side: a value centred beside a label of two lines fills the rows between them)
         short = y1 - y0 <= 3 * h
-        row_h = max((q - p for p, q in _runs(mask[y0:y1, x0:x1].any(axis=1))), default=0) if short else 0
+
+        def tallest_row(c0, c1):
+            return max((q - p for p, q in _runs(mask[y0:y1, c0:c1].any(axis=1))), default=0)
+
         for a, b in _gaps(cols):
             a, b = a + x0, b + x0
+            row_h = max(tallest_row(x0, a), tallest_row(b, x1)) if short else 0
             if b - a < max(gutter_min, 1.5 * min(row_h, 3 * h)):
                 continue
             if short:

@@ -256,3 +256,19 @@ def test_a_wide_gap_in_a_title_row_is_measured_against_its_own_glyphs():
     lines = [box for block in xy_cut(mask, 16.0) for box in block]
     assert (20, 20, 240, 52) in lines
     assert sum(1 for box in lines if box[1] == 240) == 2
+
+
+def test_a_value_centred_beside_a_label_of_two_lines_is_a_column_of_its_own():
+    """A settings label on two lines with its value centred beside them: the rows between them are full."""
+    from engine.ocr.detect import xy_cut
+
+    mask = np.zeros((200, 700), bool)
+    for y in (40, 80):                                  # the label: two rows of 30 px glyphs
+        for x in (20, 54):
+            mask[y:y + 30, x:x + 30] = True
+    for x in range(170, 600, 34):                       # the value, one row between the label's two
+        mask[62:92, x:x + 30] = True
+    # the band over the whole block is one 80 px run: a gutter measured against it (1.5 x 80) was none,
+    # and the value's line took in the label's rows, read as !Ξ before it
+    lines = [box for block in xy_cut(mask, 30.0) for box in block]
+    assert [tuple(int(v) for v in box) for box in lines] == [(20, 40, 84, 70), (20, 80, 84, 110), (170, 62, 608, 92)]
