@@ -559,10 +559,11 @@ def detect_lines(pre: Preprocessed) -> Layout:
             if lh < 4 or (x1 - x0) < 4:
                 continue
             pad_v, pad_h = int(round(0.15 * lh)) + 1, int(round(0.25 * lh)) + 1
-            # more room on the right of a scan or photo: a faint 。 or ％ that ends the line can be too weak
-            # to become ink, and it stands in the left half of the cell after the last glyph that did.  Not on
-            # a screenshot, whose marks are crisp and whose bubble edges stand that close (read as 「).
-            pad_right = pad_h if pre.screen else int(round(0.6 * lh)) + 1
+            # more room on the right: a faint 。 or ％ that ends the line can be too weak to become ink, and it
+            # stands in the left half of the cell after the last glyph that did; and a crop that ends close to
+            # the last glyph has it read twice (７６７２７ as ７６７２７7).  On screenshots too since the ground of
+            # tags and bubbles is rebuilt (session 11: dev screens 47 → 40 edits at 0.6 glyph heights, not 0.25)
+            pad_right = int(round(0.6 * lh)) + 1
             crop = (max(0, x0 - pad_h), max(0, y0 - pad_v), min(page_w, x1 + pad_right), min(page_h, y1 + pad_v))
             lines.append(LineBox(pre.to_original((x0, y0, x1, y1)), crop, block_index, (x0, y0, x1, y1)))
     warnings = () if lines else ("no text found",)
@@ -573,9 +574,9 @@ def cut_line(gray: np.ndarray, line: LineBox, binary: np.ndarray | None = None) 
     """The crop of ``line`` from the deskewed page, with bands of ground added around it.
 
     The crop box reaches only 15% (above and below) and 25% (left) of the ink height beyond the ink:
-    more would take in the next line, or a list's bullet; on the right of a scan or photo it reaches 60%,
-    for a faint full stop that did not become ink (seed-1 docs: 。 lost 9 times in 10 pages at 25%, none
-    at 60%).  Training lines have more room
+    more would take in the next line, or a list's bullet; on the right it reaches 60%, for a faint full
+    stop that did not become ink (seed-1 docs: 。 lost 9 times in 10 pages at 25%, none at 60%) and for the
+    recogniser, which reads a last glyph twice at the crop's very edge.  Training lines have more room
     around their ink, and a full-width mark at the end of a line (。) is followed by the blank rest of its
     cell.  Ground (the crop's median grey) added around the crop, 10% of its height above and below and
     30% left and right, took the clean-line CER of 320 held-out rendered lines from 1.09% (no bands) to
