@@ -477,7 +477,7 @@ def wrap(net: nn.Module, vocab: list[str], config: dict, name: str = "") -> Coup
     return cls(net, vocab, config, name)
 
 
-def _load(model_dir: Path, kind: str) -> CoupletModel:
+def _load(model_dir: Path, kind: str, int8: bool = True) -> CoupletModel:
     from engine.device import get_device
     from engine.registry import ModelCorrupt
     from engine.weights import load_state_dict, read_config, read_vocab
@@ -498,7 +498,7 @@ def _load(model_dir: Path, kind: str) -> CoupletModel:
     if kind in ("bert", "unilm"):
         net.tie_weights()
     net.to(get_device())
-    if kind == "unilm" and next(net.parameters()).device.type == "cpu":
+    if int8 and kind == "unilm" and next(net.parameters()).device.type == "cpu":
         net = int8_linears(net)
     model = wrap(net, vocab, config, name=model_dir.name)
     if (model_dir / "lm.npz").is_file():  # the fluency model decoding fuses in (engine.couplet.lm)
@@ -541,9 +541,10 @@ def load_bert(model_dir: Path) -> BertCouplet:
     return _load(Path(model_dir), "bert")
 
 
-def load_unilm(model_dir: Path) -> UniLMCouplet:
-    """Registry loader for the UniLM seq2seq model (left-to-right lower lines)."""
-    return _load(Path(model_dir), "unilm")
+def load_unilm(model_dir: Path, int8: bool = True) -> UniLMCouplet:
+    """Registry loader for the UniLM seq2seq model (left-to-right lower lines); ``int8=False`` keeps the float
+    weights on a CPU too (a trainer starting from the model needs them)."""
+    return _load(Path(model_dir), "unilm", int8)
 
 
 def export_state(net: nn.Module, half: bool = True) -> dict:

@@ -23,6 +23,7 @@ to ``--export`` as config.json + vocab.txt + model.safetensors (fp16).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import random
@@ -145,7 +146,8 @@ def train(args: argparse.Namespace):
 
         from engine.couplet.model import load_unilm
 
-        donor = {"bert": load_bert, "cnn": load_cnn, "unilm": load_unilm}[config["kind"]](args.init)
+        donor = {"bert": load_bert, "cnn": load_cnn,
+                 "unilm": functools.partial(load_unilm, int8=False)}[config["kind"]](args.init)
         if donor.vocab != vocab:
             raise SystemExit(f"{args.init}: vocabulary differs from the training data's, cannot start from it")
         for key in ("dim", "layers", "heads", "max_len", "max_positions"):
