@@ -414,18 +414,16 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         # chat, leave empty bands too, and are read row by row.
         cols = mask[y0:y1, x0:x1].any(axis=0)
         out = []
-        # in a row or two, a gap is measured against the row's own glyphs: in a title twice the body's
+        # in a row or two, a gap is measured against the rows of its two sides: in a title twice the body's
         # size the blank half cell of a full-width mark (、 or ）) and the gap after it reach 1.5 body
-        # glyph heights (）、金（女真）、元 was cut before 元)
-        # (the rows of each side: a value centred beside a label of two lines fills the rows between them)
+        # glyph heights (）、金（女真）、元 was cut before 元); a value centred beside a label of two lines fills
+        # the rows between the label's, so the band over the whole block is no row
         short = y1 - y0 <= 3 * h
-
-        def tallest_row(c0, c1):
-            return max((q - p for p, q in _runs(mask[y0:y1, c0:c1].any(axis=1))), default=0)
-
+        row_gaps = _gaps(mask[y0:y1, x0:x1].any(axis=1)) if short else []
         for a, b in _gaps(cols):
             a, b = a + x0, b + x0
-            row_h = max(tallest_row(x0, a), tallest_row(b, x1)) if short else 0
+            sides = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))] if short else [[], []]
+            row_h = max((q - p for rows in sides for p, q in rows), default=0)
             if b - a < max(gutter_min, 1.5 * min(row_h, 3 * h)):
                 continue
             if short:
@@ -433,13 +431,11 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 # with an empty band between them (a centred title above a salutation); two rows
                 # with a paragraph break between (a card's tags above its price) are cut into rows
                 # first, or a tag at the end of the row would be read after the price
-                row_gaps = _gaps(mask[y0:y1, x0:x1].any(axis=1))
                 if any(q - p >= 0.6 * h for p, q in row_gaps):
                     continue
                 # a row of small tags (一度  混凝土  同时) above a price, the row gap narrower than that:
                 # the side with a row fewer is the end of a row of the other, read before the next row
-                if row_gaps and len(_runs(mask[y0:y1, x0:a].any(axis=1))) \
-                        != len(_runs(mask[y0:y1, b:x1].any(axis=1))):
+                if row_gaps and len(sides[0]) != len(sides[1]):
                     continue
                 if side_by_side(y0, y1, x0, a, b, x1) or not row_gaps:
                     out.append((a, b))
