@@ -444,9 +444,24 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             # right-aligned values of a settings list stand far apart), and both columns run side
             # by side
             elif min(a - x0, x1 - b) > max(2 * h, b - a) and filled(y0, y1, x0, a) \
-                    and filled(y0, y1, b, x1) and side_by_side(y0, y1, x0, a, b, x1):
+                    and filled(y0, y1, b, x1) and side_by_side(y0, y1, x0, a, b, x1) \
+                    and not table_rows(y0, y1, x0, a, b, x1):
                 out.append((a, b))
         return out
+
+    def table_rows(y0, y1, x0, a, b, x1):
+        # The rows of a table (a label beside a value of one or two lines) are set apart by empty bands
+        # across both sides, one after each row of the side with fewer rows; the lines of a column of
+        # running text fill the rows beside the other column's paragraph breaks.  A table of two rows
+        # whose first label is long passed `filled` and was read column by column.
+        # (Only bands between the rows of that side count: where a short column ends beside a paragraph break of
+        # the other, the band below it is empty across both.)
+        fewer = min((_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))), key=len)
+        if len(fewer) < 2:
+            return False
+        across = [g for g in _gaps(mask[y0:y1, x0:x1].any(axis=1))
+                  if g[1] - g[0] >= 0.6 * h and fewer[0][1] <= g[0] and g[1] <= fewer[-1][0]]
+        return len(across) >= len(fewer) - 1
 
     def side_by_side(y0, y1, x0, a, b, x1):
         # Columns stand side by side: most rows of ink of the side with fewer of them meet a row of

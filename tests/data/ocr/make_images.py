@@ -110,6 +110,20 @@ body{{background:#fff;padding:14px 16px;width:448px}}
     '<div class=av></div><div class=b>{}</div>').format(t) + '</div>'
     for i, t in enumerate(EXPECTED['chat_round_avatars']))}</body></html>"""
 
+# A light table (cells middle-aligned, rows on alternate grounds): the first row's value takes two lines beside a
+# label of four characters, and the last two rows start with labels of four and two; both pairs of rows were read
+# column by column (labels first) as two columns of text.
+TABLE = f"""<html><head><style>{STYLE}
+body{{background:#fff;padding:18px 16px;width:420px;color:#222}}
+h3{{font-size:18px;margin:0 0 12px 14px}} table{{border-collapse:collapse;width:100%;font-size:15px}}
+td{{padding:9px 14px;border-bottom:1px solid #e4e4e4;vertical-align:middle}} td:first-child{{width:64px;color:#555}}
+tr:nth-child(odd){{background:#f4f5f7}}
+</style></head><body><h3>{EXPECTED['table_rows'][0]}</h3><table>
+<tr><td>{EXPECTED['table_rows'][1]}</td><td>{EXPECTED['table_rows'][2]}<br>{EXPECTED['table_rows'][3]}</td></tr>
+{''.join(f'<tr><td>{EXPECTED["table_rows"][i]}</td><td>{EXPECTED["table_rows"][i + 1]}</td></tr>' for i in range(4, 14, 2))}
+</table></body></html>"""
+
+
 DOC_STYLE = ("body{{background:#fff;width:{w}px;padding:{pad}px;margin:0;font-family:'Noto Serif CJK SC',serif;"
              "font-size:{size}px;line-height:{lh};color:#111}} p{{margin:0 0 {gap}px;text-indent:2em}}"
              "h2{{text-align:center;font-size:{title}px;margin:0 0 {tgap}px}}")
@@ -232,6 +246,7 @@ def main() -> None:
     save("tags_dark", shoot(TAGS_DARK, 420, 230))
     save("chat_round_avatars", shoot(ROUND_CHAT, 480, 300))
     save("article_meta", shoot(ARTICLE, 420, 200))
+    save("table_rows", shoot(TABLE, 460, 420))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
