@@ -285,6 +285,18 @@ def _piece(rng: random.Random, lines: list[str], lo: int, hi: int) -> str:
     return line[start:start + rng.randint(lo, hi)]
 
 
+_CHINESE_NUMERALS = "一二三四五六七八九十"
+
+
+def typed_list_number(rng: random.Random) -> str:
+    """A list number as typed, not as one symbol: 1. 2、 (3) （4） 5) 一、 — the . of a heading's "1. " was read
+    as nothing on the development pages (16 times), the light （ that opens an item likewise."""
+    k = rng.randint(1, 12)
+    form = rng.choice(("{}.", "{}.", "{}、", "({})", "（{}）", "{})", "cn"))
+    mark = _CHINESE_NUMERALS[(k - 1) % 10] + "、" if form == "cn" else form.format(k)
+    return mark + (" " if mark[-1] in ".)" and rng.random() < 0.5 else "")
+
+
 def symbol_text(rng: random.Random, hanzi_source: list[str]) -> str:
     """A line rich in what screens and documents show besides hanzi: units (25℃, 3.5％), bullets and list numbers,
     brackets, math, full-width forms, Greek, pinyin with tones, Latin-1 names and English words with spaces."""
@@ -296,8 +308,11 @@ def symbol_text(rng: random.Random, hanzi_source: list[str]) -> str:
 
     parts: list[str] = []
     if rng.random() < 0.35:  # a list item: bullet or list number first
-        marks = rng.choice((_BULLETS, *_LIST_MARKS))
-        parts.append(rng.choice(marks) if marks is _BULLETS else marks[rng.randrange(min(len(marks), 10))])
+        marks = rng.choice((_BULLETS, *_LIST_MARKS, None, None, None))  # None: a typed number
+        if marks is None:
+            parts.append(typed_list_number(rng))
+        else:
+            parts.append(rng.choice(marks) if marks is _BULLETS else marks[rng.randrange(min(len(marks), 10))])
     for _ in range(rng.randint(2, 5)):
         r = rng.random()
         if r < 0.25:
