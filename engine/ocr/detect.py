@@ -213,20 +213,26 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     line_rows = np.flatnonzero(sub.any(axis=1))
     middle = (line_rows[0] + line_rows[-1]) / 2
     # a bullet stands centred on the line; a comma that starts a line sits at its foot
-    if not (0.3 * h <= max(w, t) <= 1.1 * h and min(w, t) >= 0.75 * max(w, t)) \
-            or abs((top + bottom) / 2 - middle) > 0.2 * h:
+    if abs((top + bottom) / 2 - middle) > 0.2 * h:
         return x0
     blob = sub[top:bottom, a:b]
+    if _hollow_square(blob, h):
+        return x0 + runs[1][0]
+    if not (0.3 * h <= max(w, t) <= 1.1 * h and min(w, t) >= 0.75 * max(w, t)):
+        return x0
     cw, ct = max(1, int(0.18 * w)), max(1, int(0.18 * t))
     corners = [blob[:ct, :cw], blob[:ct, -cw:], blob[-ct:, :cw], blob[-ct:, -cw:]]
     mid_w, mid_t = slice(int(0.35 * w), max(int(0.65 * w), int(0.35 * w) + 1)), \
         slice(int(0.35 * t), max(int(0.65 * t), int(0.35 * t) + 1))
     sides = [blob[:ct, mid_w], blob[-ct:, mid_w], blob[mid_t, :cw], blob[mid_t, -cw:]]
-    if any(c.any() for c in corners) or not all(s.any() for s in sides):
+    centre = blob[int(0.3 * t):max(int(0.7 * t), int(0.3 * t) + 1), int(0.3 * w):max(int(0.7 * w), int(0.3 * w) + 1)]
+    # (a ring's corners may hold a pixel or two: a blurred, slightly rotated ○ in a scan reaches into them, and
+    # was read as Ｏ; a solid blob's may not: a circled number blurred nearly solid, ⑧, would pass for a ●)
+    corner_ink = 0.08 if centre.mean() <= 0.05 else 0.0
+    if any(c.mean() > corner_ink for c in corners) or not all(s.any() for s in sides):
         return x0
     # a ring (○, or a large ● binarised as its rim) is empty in the middle and a small ● is solid;
     # a circled number (③ in a list) has its digit there, and is text
-    centre = blob[int(0.3 * t):max(int(0.7 * t), int(0.3 * t) + 1), int(0.3 * w):max(int(0.7 * w), int(0.3 * w) + 1)]
     if 0.05 < centre.mean() < 0.9:
         return x0
     # a ★ is solid in the middle as a small ● is, but concave (its area under 3/4 of its convex hull's; a ●
@@ -234,6 +240,18 @@ def _skip_round_bullet(mask: np.ndarray, box: tuple[int, int, int, int], h: floa
     if centre.mean() >= 0.9 and _solidity(blob) < 0.75:
         return x0
     return x0 + runs[1][0]
+
+
+def _hollow_square(blob: np.ndarray, h: float) -> bool:
+    """A ■ typed as text in a document, as the ink finder leaves it: its inside is wider than the ground
+    estimate's element, so only its top and bottom edges stay ink, two bars as long as each other a glyph
+    height apart with nothing between (二's are unequal and closer; 口 and □ keep their sides).  Read as “."""
+    t, w = blob.shape
+    if not (0.5 * h <= max(w, t) <= 1.3 * h and min(w, t) >= 0.75 * max(w, t)):
+        return False
+    band = max(1, int(0.15 * t))
+    across = lambda rows: rows.any(axis=0).mean()
+    return across(blob[:band]) >= 0.9 and across(blob[-band:]) >= 0.9 and not blob[int(0.3 * t):int(0.7 * t)].any()
 
 
 def _solidity(blob: np.ndarray) -> float:

@@ -217,6 +217,36 @@ def test_a_round_bullet_is_skipped_but_a_star_marker_is_text():
     assert _skip_round_bullet(_marker_line("★") > 0, box, 20.0) == 9
 
 
+def test_a_hollowed_square_bullet_is_skipped_but_er_and_kou_are_text():
+    from engine.ocr.detect import _skip_round_bullet
+
+    def line(first):
+        mask = np.zeros((48, 300), np.uint8)
+        first(mask)
+        for x in range(70, 290, 44):
+            mask[4:44, x:x + 38:4] = 255     # glyph-like blocks of vertical strokes, 40 px tall
+        return mask > 0
+
+    def square(m):   # ■ typed in a LibreOffice page, as the ink finder leaves it: its top and bottom edges
+        m[2:9, 8:45] = 255
+        m[38:46, 8:45] = 255
+
+    def er(m):       # 二: the upper stroke shorter and inset, the two closer together
+        m[12:17, 14:40] = 255
+        m[34:40, 8:46] = 255
+
+    def kou(m):      # 口: both bars and both sides
+        square(m)
+        m[2:46, 8:13] = 255
+        m[2:46, 40:45] = 255
+
+    # the square was read as “ before each item of a scanned list (seed 2 doc_008: 10 lines)
+    box = (0, 0, 300, 48)
+    assert _skip_round_bullet(line(square), box, 40.0) >= 70
+    assert _skip_round_bullet(line(er), box, 40.0) == 0
+    assert _skip_round_bullet(line(kou), box, 40.0) == 0
+
+
 def test_dashes_written_in_a_line_are_kept_but_dividers_and_bars_are_dropped():
     """Solid bars (a scroll bar, a coloured edge) and thin rules (a divider, an underline) are dropped, unless
     they lie flat beside glyphs: a bold 一 beside one about as tall as it is long, a dash run between two."""
