@@ -295,9 +295,12 @@ def _is_chevron(blob: np.ndarray, h: float) -> bool:
     xs = np.arange(w)
     centre = np.array([xs[r].mean() if r.any() else np.nan for r in blob])
     quarter = max(1, t // 4)
-    ends = np.nanmean(np.concatenate([centre[:quarter], centre[-quarter:]]))
-    middle = np.nanmean(centre[t // 2 - quarter // 2: t // 2 + quarter // 2 + 1])
-    return bool(middle - ends >= 0.3 * w)
+    ends = np.concatenate([centre[:quarter], centre[-quarter:]])
+    middle = centre[t // 2 - quarter // 2: t // 2 + quarter // 2 + 1]
+    # (a mark with empty middle rows, such as =, bends nowhere: no mean of nothing)
+    if np.isnan(middle).all() or np.isnan(ends).all():
+        return False
+    return bool(np.nanmean(middle) - np.nanmean(ends) >= 0.3 * w)
 
 
 def _merged_runs(flags: np.ndarray, max_gap: float) -> list[tuple[int, int]]:

@@ -304,3 +304,15 @@ def test_a_value_centred_beside_a_label_of_two_lines_is_a_column_of_its_own():
     # and the value's line took in the label's rows, read as !Ξ before it
     lines = [box for block in xy_cut(mask, 30.0) for box in block]
     assert [tuple(int(v) for v in box) for box in lines] == [(20, 40, 84, 70), (20, 80, 84, 110), (170, 62, 608, 92)]
+
+
+def test_a_mark_with_empty_middle_rows_is_no_chevron_and_raises_no_warning():
+    import warnings
+
+    from engine.ocr.detect import _is_chevron
+
+    blob = np.zeros((20, 8), bool)
+    blob[2:5], blob[15:18] = True, True     # = at a line's end: its middle rows hold no ink
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # numpy warned "Mean of empty slice" on the CLI's stderr
+        assert not _is_chevron(blob, 20.0)
