@@ -138,9 +138,10 @@ def mowen_system(model_dir: str | None, use_lm: bool):
 
 
 def mowen_line_system(model_dir: str | None):
-    """Mowen's recogniser (beam + LM) on the whole crop, no line finding: a line recogniser, as RapidOCR's rec is."""
-    from engine.ocr.pipeline import decode_lines, ocr
-    from engine.ocr.recognise import recognise
+    """Mowen's line reading (recogniser, beam + LM, dashes and ellipses read from the image) on the whole crop, no
+    line finding: a line recogniser, as RapidOCR's rec is."""
+    from engine.ocr.pipeline import ocr, read_lines
+    from engine.ocr.recognise import prepare_line
 
     model = _mowen_model(model_dir)
 
@@ -148,7 +149,7 @@ def mowen_line_system(model_dir: str | None):
         if page:
             return ocr(image, True, model=model).text
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        return decode_lines(model, recognise(model, [gray]), True)[0].text
+        return read_lines(model, [prepare_line(gray)], True)[0].text
     return run, ""
 
 

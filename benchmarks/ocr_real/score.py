@@ -93,8 +93,8 @@ class MowenOnLines(Mowen):
         import cv2
         import numpy as np
 
-        from engine.ocr.pipeline import decode_lines
-        from engine.ocr.recognise import recognise
+        from engine.ocr.pipeline import read_lines
+        from engine.ocr.recognise import prepare_line
 
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         crops = []
@@ -108,7 +108,7 @@ class MowenOnLines(Mowen):
             m = cv2.getPerspectiveTransform(q, dst)
             crops.append(cv2.warpPerspective(gray, m, (int(w + 2 * px), int(h + 2 * py)), flags=cv2.INTER_LINEAR,
                                              borderMode=cv2.BORDER_REPLICATE))
-        decoded = decode_lines(self.model, recognise(self.model, crops), self.use_lm) if crops else []
+        decoded = read_lines(self.model, [prepare_line(c) for c in crops], self.use_lm) if crops else []
         return {"lines": [d.text for d in decoded]}
 
 

@@ -42,19 +42,31 @@ def default_model():
 
 def decode_lines(model, log_probs, use_lm: bool = True):
     """Decode each (T, S + 1) array with beam + LM (or greedy) → list of Decoded."""
-    from engine.ocr.decode import beam_decode, greedy_decode
+    from engine.ocr.decode import beam_decode, greedy_decode, list_number_stop
 
     config = getattr(model, "config", {}) or {}
     lm = model.lm if use_lm else None
     out = []
     for lp in log_probs:
         if lm is None:
-            out.append(greedy_decode(lp, model.symbols))
+            decoded = greedy_decode(lp, model.symbols)
         else:
-            out.append(beam_decode(lp, model.symbols, lm, lm_weight=config.get("lm_weight", DEFAULT_LM_WEIGHT),
-                                   length_bonus=config.get("length_bonus", DEFAULT_LENGTH_BONUS),
-                                   beam_width=config.get("beam_width", 8)))
+            decoded = beam_decode(lp, model.symbols, lm, lm_weight=config.get("lm_weight", DEFAULT_LM_WEIGHT),
+                                  length_bonus=config.get("length_bonus", DEFAULT_LENGTH_BONUS),
+                                  beam_width=config.get("beam_width", 8))
+        out.append(list_number_stop(lp, decoded, model.symbols))
     return out
+
+
+def read_lines(model, prepared, use_lm: bool = True):
+    """Stages 4 and 5 on lines prepared by :func:`engine.ocr.recognise.prepare_line`: recognise, decode, then
+    read from the image what the network cannot count (dashes, the dots of an ellipsis, a run of hyphens) → list
+    of Decoded."""
+    from engine.ocr.recognise import read_dashes, read_repeated_marks, recognise_prepared
+
+    stride = model.net.width_stride
+    return [read_repeated_marks(p, read_dashes(p, d, stride), stride)
+            for p, d in zip(prepared, decode_lines(model, recognise_prepared(model, prepared), use_lm))]
 
 
 def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> OcrPage:
@@ -63,7 +75,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     Raises :class:`OcrInputError` for inputs that are not usable images.
     """
     from engine.ocr.detect import cut_line, detect_lines
-    from engine.ocr.recognise import prepare_line, read_dashes, recognise_prepared
+    from engine.ocr.recognise import prepare_line
 
     started = time.perf_counter()
     loaded, pre = _read(image, deskew)
@@ -73,9 +85,7 @@ def ocr_page(image, use_lm: bool = True, *, model=None, deskew: bool = True) -> 
     if layout.lines:
         model = model or default_model()
         crops = [cut_line(pre.gray, line, pre.binary) for line in layout.lines]
-        prepared = [prepare_line(crop) for crop in crops]
-        decoded = [read_dashes(p, d, model.net.width_stride)
-                   for p, d in zip(prepared, decode_lines(model, recognise_prepared(model, prepared), use_lm))]
+        decoded = read_lines(model, [prepare_line(crop) for crop in crops], use_lm)
         inv = 1.0 / loaded.scale
         for line, d in zip(layout.lines, decoded):
             if not d.text or is_junk(d):

@@ -185,6 +185,116 @@ def test_em_dashes_are_as_many_as_the_stroke_is_long(kind, read, shown):
     assert decoded.text == shown + "天天" and len(decoded.confidences) == len(decoded.columns) == len(decoded.text)
 
 
+def test_em_dashes_drawn_apart_are_counted_up_to_the_next_character():
+    from engine.ocr.decode import Decoded
+    from engine.ocr.recognise import WIDTH_STRIDE, read_dashes
+
+    # —— in two strokes 3 px apart, both read on the first, then a flat 一 (一九九八) and a glyph
+    image, centres = _line(zip("eedg", (0, 3, 4, 2)))
+    text = "——一天"
+    first = centres[0] // WIDTH_STRIDE
+    columns = (first, first + 1) + tuple(c // WIDTH_STRIDE for c in centres[2:])
+    decoded = read_dashes(image, Decoded(text, tuple(0.9 for _ in text), columns))
+    assert decoded.text == "——一天"
+
+
+def _ellipsis_line(dots: int, read: int):
+    """A line 天 + ``dots`` dots in one row + 天, decoded as 天, ``read`` × …, 天 → (image, Decoded)."""
+    from engine.ocr.decode import Decoded
+    from engine.ocr.recognise import WIDTH_STRIDE
+
+    image = np.zeros((32, 40 + 8 * dots + 40), np.float32)
+    image[6:26, 4:24] = 1.0                      # the glyph before
+    for k in range(dots):
+        image[15:18, 30 + 8 * k:33 + 8 * k] = 1.0
+    end = 30 + 8 * dots + 4
+    image[6:26, end:end + 20] = 1.0              # the glyph after
+    text = "天" + "…" * read + "天"
+    columns = (14 // WIDTH_STRIDE,) + tuple((30 + k * 8 * dots // max(1, read)) // WIDTH_STRIDE for k in range(read)) \
+        + ((end + 10) // WIDTH_STRIDE,)
+    return image, Decoded(text, tuple(0.9 for _ in text), columns)
+
+
+@pytest.mark.parametrize("dots, read, shown", [
+    (6, 3, "天……天"),     # …… read as ……… (six evenly spaced dots give no mark where one … ends)
+    (3, 2, "天…天"),
+    (6, 1, "天……天"),
+    (6, 2, "天……天"),
+    (12, 3, "天…………天"),
+])
+def test_an_ellipsis_is_one_per_three_dots(dots, read, shown):
+    from engine.ocr.recognise import read_repeated_marks
+
+    image, decoded = _ellipsis_line(dots, read)
+    out = read_repeated_marks(image, decoded)
+    assert out.text == shown and len(out.confidences) == len(out.columns) == len(out.text)
+
+
+def test_an_ellipsis_without_dots_to_count_is_left_as_read():
+    from engine.ocr.recognise import read_repeated_marks
+
+    image, decoded = _ellipsis_line(6, 3)
+    image[15:18, 26:84] = 1.0      # the dots joined into one stroke: nothing to count
+    assert read_repeated_marks(image, decoded).text == decoded.text
+
+
+@pytest.mark.parametrize("strokes, read, gap, shown", [
+    (3, 1, 3, "天---天"),     # --- read as -: its strokes stand apart
+    (3, 2, 3, "天---天"),
+    (2, 3, 3, "天--天"),
+    (3, 1, 0, "天-天"),       # touching strokes are one, as long as an em dash: left as read
+])
+def test_a_run_of_hyphens_is_one_per_stroke(strokes, read, gap, shown):
+    from engine.ocr.decode import Decoded
+    from engine.ocr.recognise import WIDTH_STRIDE, read_repeated_marks
+
+    image = np.zeros((32, 140), np.float32)
+    image[6:26, 4:24] = 1.0
+    x = 30
+    for _ in range(strokes):
+        image[15:18, x:x + 8] = 1.0
+        x += 8 + gap
+    image[6:26, x + 4:x + 24] = 1.0
+    text = "天" + "-" * read + "天"
+    columns = (14 // WIDTH_STRIDE,) + tuple((30 + k * 8) // WIDTH_STRIDE for k in range(read)) \
+        + ((x + 14) // WIDTH_STRIDE,)
+    out = read_repeated_marks(image, Decoded(text, tuple(0.9 for _ in text), columns))
+    assert out.text == shown and len(out.confidences) == len(out.columns) == len(out.text)
+
+
+def _list_number_frames(stop: float, after="价"):
+    """1, then a column with ``stop`` of posterior on ".", then ``after``: what a small stop beside a narrow 1 gives."""
+    symbols = list("1.⒈价 亿．")
+    lp = _frames(symbols, [{"-": .99}, {"1": .9}, {"-": .98 - stop, ".": stop}, {"-": .98}, {after: .97}, {"-": .98}])
+    return symbols, lp
+
+
+@pytest.mark.parametrize("stop, after, shown", [
+    (0.3, "价", "1.价"),       # the stop the blank outweighed is put back
+    (0.02, "价", "1价"),       # no stop seen: nothing added
+    (0.15, "价", "1价"),       # as much as a number going on from the line above got
+    (0.3, "1", "11"),         # a number, not a list number
+    (0.3, "亿", "1亿"),       # …14.5 / 1亿: a number goes on
+    (0.3, "．", "1．"),       # the stop was read
+])
+def test_a_list_numbers_stop_is_put_back(stop, after, shown):
+    from engine.ocr.decode import list_number_stop
+
+    symbols, lp = _list_number_frames(stop, after)
+    decoded = greedy_decode(lp, symbols)
+    assert "." not in decoded.text
+    out = list_number_stop(lp, decoded, symbols)
+    assert out.text == shown and len(out.confidences) == len(out.columns) == len(out.text)
+
+
+def test_a_digit_with_stop_read_with_one_more_stop_keeps_one():
+    from engine.ocr.decode import Decoded, list_number_stop
+
+    symbols = list("⒉.价")
+    decoded = Decoded("⒉.价", (0.9, 0.4, 0.9), (1, 2, 4))
+    assert list_number_stop(np.zeros((6, 4)), decoded, symbols).text == "⒉价"
+
+
 @pytest.mark.needs_shared("cws/pd199801/pd199801_seg.utf8", "couplet")
 def test_lm_corpus_adds_seeded_synthetic_lines_of_each_kind():
     from itertools import islice

@@ -7,8 +7,11 @@ article with a bold title above a small grey meta line, a settings card with rou
 full-width digits, a
 blurred scan with touching lines, a photo of a page lying on a desk at an angle, one on a speckled stone desk
 under a hand's shadow, and a card of
-lines with units and symbols (℃ ％ ● 〔〕 ① →) and Latin words between hanzi.  Their text
-(one entry per line, in reading order) is in tests/data/ocr/expected.json.
+lines with units and symbols (℃ ％ ● 〔〕 ① →) and Latin words between hanzi, and a blurred scan of numbered
+items ((1) 1. ……).  scan_brackets.jpg is not made there: it is a crop (rows 725-1010, columns 170-800) of
+doc_010_list in the real-renderer set `python -m benchmarks.ocr_real.build --seed 1` (LibreOffice, pdftoppm,
+scan degradation), whose thin blurred （ do not become ink.  Their text (one entry per line, in reading order)
+is in tests/data/ocr/expected.json.
 """
 
 import json
@@ -182,7 +185,7 @@ def test_screenshots_are_not_taken_for_photos():
 # gaps were read 重 and ■ until the ground between regions took the polarity of the nearest one), the -14°C in the
 # article (°CC until the LM learnt units), the bold 世 that starts the article's title, the grey 12 px meta line, the
 # minus sign and the dash set between words, the lines beside a card at the image's edge; both photos of a page.
-MISREAD = {"scan_tight": 4, "article_meta": 1, "chat_dark": 1}
+MISREAD = {"scan_tight": 4, "article_meta": 1, "chat_dark": 1, "scan_brackets": 1}
 
 
 @needs_model
@@ -206,3 +209,12 @@ def test_spaces_between_latin_words_are_kept():
     # "Mixed 中英文 text 2024年5月": the old model read Mixed中英文text2024年5月.  The space between 文 and
     # text is still lost (the gap after a hanzi is narrow); the ones beside Latin words are kept.
     assert text.startswith("Mixed 中英文") and text.endswith("text 2024年5月")
+
+
+@needs_model
+def test_a_faint_bracket_that_opens_a_line_is_read():
+    from engine.ocr.pipeline import ocr
+
+    # the box starts at the digit after it; the crop used to cut through the （ and it was lost or read as ［ 〔
+    lines = [unicodedata.normalize("NFKC", line.text) for line in ocr(str(_image("scan_brackets"))).lines]
+    assert [line[:3] for line in lines] == ["(6)", "(7)", "(8)", "(9)"]

@@ -4,7 +4,8 @@
 
 Pages are laid out and rasterised by headless Chromium (not by the trainer's renderer); the
 scan and the photo are then degraded here with OpenCV using fixed seeds.  The expected text
-of each image is in EXPECTED (the test reads it from there).
+of each image is in EXPECTED (the test reads it from there).  scan_brackets.jpg is not made here: it is a crop
+of a LibreOffice page of the real-renderer benchmark (see the test module's docstring).
 """
 
 from __future__ import annotations
@@ -251,6 +252,8 @@ def main() -> None:
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
     save("photo_page", photo(shoot(loose, 640, 700), rng), jpeg=True)
+    numbered = doc_html("scan_numbered", w=560, pad=30, size=20, lh=1.6, gap=4, title=24)
+    save("scan_numbered", scan(shoot(numbered, 620, 330), np.random.default_rng(31)), jpeg=True)
     notice = doc_html("photo_stone", w=560, pad=40, size=22, lh=1.7, gap=8, title=28)
     save("photo_stone", photo_on_stone(shoot(notice, 640, 700), np.random.default_rng(247)), jpeg=True)
 
