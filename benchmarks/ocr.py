@@ -138,8 +138,8 @@ def mowen_system(model_dir: str | None, use_lm: bool):
 
 
 def mowen_line_system(model_dir: str | None):
-    """Mowen's line reading (recogniser, beam + LM, dashes and ellipses read from the image) on the whole crop, no
-    line finding: a line recogniser, as RapidOCR's rec is."""
+    """Mowen's line reading (``engine.ocr.pipeline.read_lines``: recogniser, beam + LM, the marks read from the
+    image) on the whole crop, no line finding: a line recogniser, as RapidOCR's rec is."""
     from engine.ocr.pipeline import ocr, read_lines
     from engine.ocr.recognise import prepare_line
 

@@ -283,7 +283,7 @@ def _drop_trailing_chevron(mask: np.ndarray, box: tuple[int, int, int, int], h: 
     return x0 + runs[-2][1]
 
 
-def _faint_left_edge(gray: np.ndarray, binary: np.ndarray, box: tuple[int, int, int, int]) -> int:
+def _faint_left_edge(gray: np.ndarray, binary: np.ndarray, box: tuple[int, int, int, int], pad_v: int) -> int:
     """Where the line's ink begins once faint strokes just left of its box are counted: the x to crop from.
 
     A thin, blurred （ that opens a numbered item in a scan — （1） — is too light to become ink, so the box
@@ -291,8 +291,9 @@ def _faint_left_edge(gray: np.ndarray, binary: np.ndarray, box: tuple[int, int, 
     is then lost or read as ［ or 〔 (seed-1 doc_010: five of ten items).  Columns within 0.6 line heights to
     the left count as faint ink when a stroke of half the line's height is at least a third of the way from
     the ground to the line's own ink level, up to a gap of a third of a line height.  Nothing is added where
-    the binary image has ink within 1.2 line heights to the left, in the crop's rows: a list bullet dropped on
-    purpose (a ■ keeps only its top and bottom bars there, its dark sides are not ink)."""
+    the binary image has ink within 1.2 line heights to the left, in the crop's rows (``pad_v`` above and below
+    the box): a list bullet dropped on purpose (a ■ keeps only its top and bottom bars there, its dark sides are
+    not ink)."""
     x0, y0, x1, y1 = box
     lh = y1 - y0
     start = max(0, x0 - int(0.6 * lh))
@@ -303,8 +304,8 @@ def _faint_left_edge(gray: np.ndarray, binary: np.ndarray, box: tuple[int, int, 
     ink, ground = float(np.median(line[own])), float(np.median(line[~own]))
     if abs(ground - ink) < 40:
         return x0
-    pad = int(0.15 * lh) + 1   # the crop's own rows: a ■ bullet's bars stand above and below the line's
-    if (binary[max(0, y0 - pad):y1 + pad, max(0, x0 - int(1.2 * lh)):x0] > 0).any():
+    # the crop's rows, not the line's: a ■ bullet's bars stand above and below the line's own rows
+    if (binary[max(0, y0 - pad_v):y1 + pad_v, max(0, x0 - int(1.2 * lh)):x0] > 0).any():
         return x0
     strip = (gray[y0:y1, start:x0].astype(np.float32) - ground) / (ink - ground)
     stroke = (strip >= 1 / 3).sum(axis=0) >= 0.5 * lh
@@ -632,7 +633,7 @@ def detect_lines(pre: Preprocessed) -> Layout:
             # the last glyph has it read twice (７６７２７ as ７６７２７7).  On screenshots too since the ground of
             # tags and bubbles is rebuilt (session 11: dev screens 47 → 40 edits at 0.6 glyph heights, not 0.25)
             pad_right = int(round(0.6 * lh)) + 1
-            left = _faint_left_edge(pre.gray, pre.binary, (x0, y0, x1, y1))
+            left = _faint_left_edge(pre.gray, pre.binary, (x0, y0, x1, y1), pad_v)
             crop = (max(0, left - pad_h), max(0, y0 - pad_v),
                     min(page_w, x1 + pad_right), min(page_h, y1 + pad_v))
             lines.append(LineBox(pre.to_original((x0, y0, x1, y1)), crop, block_index, (x0, y0, x1, y1)))
