@@ -482,7 +482,10 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             a, b = a + x0, b + x0
             sides = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))] if short else [[], []]
             row_h = max((q - p for rows in sides for p, q in rows), default=0)
-            if b - a < max(gutter_min, 1.5 * min(row_h, 3 * h)):
+            # a value centred beside a label that wraps (抽出少 / 数) meets both of the label's rows: no
+            # single line of text does that, so a gap of a glyph height there is the gutter of a table
+            narrowest = 0.8 * h if straddles(*sides) else max(gutter_min, 1.5 * min(row_h, 3 * h))
+            if b - a < narrowest:
                 continue
             if short:
                 # one row (a label and its value) unless the two sides are rows of their own
@@ -503,9 +506,36 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
             # by side
             elif min(a - x0, x1 - b) > max(2 * h, b - a) and filled(y0, y1, x0, a) \
                     and filled(y0, y1, b, x1) and side_by_side(y0, y1, x0, a, b, x1) \
-                    and not table_rows(y0, y1, x0, a, b, x1):
+                    and not table_rows(y0, y1, x0, a, b, x1) and not line_end(y0, y1, x0, a, b, x1):
                 out.append((a, b))
         return out
+
+    def line_end(y0, y1, x0, a, b, x1):
+        # One row alone across a gap of under two glyphs, level with the row of the other side that
+        # reaches the gap, is the end of that row (大转变。与此同时: the blank half of 。 and the gap
+        # after it), not a column: it was read after the rows below it.
+        if b - a >= 2 * h:
+            return False
+        sides = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))]
+        for one, other, edge in ((sides[1], sides[0], (a - max(1, int(0.2 * h)), a)),
+                                 (sides[0], sides[1], (b, b + max(1, int(0.2 * h))))):
+            if len(one) != 1:
+                continue
+            p, q = one[0]
+            for r0, r1 in other:
+                level = abs(r0 - p) <= 0.25 * h and abs(r1 - q) <= 0.25 * h
+                if level and mask[y0 + r0:y0 + r1, edge[0]:edge[1]].any():
+                    return True
+        return False
+
+    def straddles(left, right):
+        # some row of one side overlaps two successive rows of the other by a fifth of a glyph each, both
+        # lines as tall as it (not the parts of one bold glyph, the 人 and 云 of 会)
+        def meets(r, p):
+            return min(r[1], p[1]) - max(r[0], p[0]) >= 0.2 * h and p[1] - p[0] >= max(0.6 * h, 0.6 * (r[1] - r[0]))
+        return any(meets(r, p) and meets(r, q)
+                   for one, other in ((left, right), (right, left))
+                   for r in one for p, q in zip(other, other[1:]))
 
     def table_rows(y0, y1, x0, a, b, x1):
         # The rows of a table (a label beside a value of one or two lines) are set apart by empty bands

@@ -10,8 +10,9 @@ under a hand's shadow, and a card of
 lines with units and symbols (℃ ％ ● 〔〕 ① →) and Latin words between hanzi, and a blurred scan of numbered
 items ((1) 1. ……).  scan_brackets.jpg is not made there: it is a crop (rows 725-1010, columns 170-800) of
 doc_010_list in the real-renderer set `python -m benchmarks.ocr_real.build --seed 1` (LibreOffice, pdftoppm,
-scan degradation), whose thin blurred （ do not become ink.  Their text (one entry per line, in reading order)
-is in tests/data/ocr/expected.json.
+scan degradation), whose thin blurred （ do not become ink.  A settings card whose label wraps beside its
+value and stacked alerts with one line running on past the others are made by make_images.py too.  Their text
+(one entry per line, in reading order) is in tests/data/ocr/expected.json.
 """
 
 import json
@@ -57,7 +58,9 @@ def test_every_line_is_found_once_in_reading_order(name):
     assert not layout.vertical
     assert len(layout.lines) == len(EXPECTED[name])
     tops = [line.box[1] for line in layout.lines]
-    if name != "table_rows":  # (its labels stand centred beside values of two lines: see the table's own test)
+    # (the labels of a table stand centred beside values of two lines, and a value beside a label of two: see
+    # their own tests)
+    if name not in ("table_rows", "settings_wrap"):
         assert tops == sorted(tops)  # one column each: reading order is top to bottom
     width, height = loaded.original_size
     for line in layout.lines:
@@ -161,6 +164,23 @@ def test_a_table_is_read_row_by_row():
     # their values).
     sides = "".join("L" if line.box[0] < 150 else "R" for line in layout.lines[1:])
     assert sides == "LRR" + "LR" * 5
+
+
+def test_a_value_beside_a_wrapped_label_is_a_line_of_its_own():
+    _, _, layout = _layout("settings_wrap")
+    # the label 抽出少 / 数 stands at x 107-177, its grey value from x 203, centred between the label's two
+    # rows about a glyph height after it; all three were one box (107-486) and read as junk
+    boxes = [line.box for line in layout.lines]
+    label, rest, value = boxes[4:7]
+    assert label[2] < 190 and rest[2] < 190 and value[0] > 195
+    assert label[3] <= value[1] + 12 and value[3] - 12 <= rest[1]   # the value straddles the label's rows
+
+
+def test_a_line_running_on_past_the_others_is_not_cut_into_columns():
+    _, _, layout = _layout("alerts_tail")
+    # 。与此同时 runs past the ends of the other lines; its tail (x 529-608) was cut off as a column and read
+    # after the last alert
+    assert len(layout.lines) == 4 and layout.lines[1].box[2] > 600
 
 
 def test_round_avatars_are_not_read_and_the_chat_takes_turns():

@@ -125,6 +125,42 @@ tr:nth-child(odd){{background:#f4f5f7}}
 </table></body></html>"""
 
 
+# A settings card whose third label wraps onto two lines (抽出少 / 数) beside a grey value centred between
+# them, about a glyph height after the label: the value fills the rows between the label's, so no row cut
+# exists, and the gap is narrower than a column gutter (seed-13 screen_033 was read as one junk line).
+WRAP = EXPECTED["settings_wrap"]
+SETTINGS_WRAP = f"""<html><head><style>{STYLE}
+body{{background:#f3f3ea;padding:16px 12px;width:596px}}
+h2{{font-size:34px;font-weight:700;margin:8px 24px 22px;color:#222}}
+.card{{background:#fff}} .row{{display:flex;align-items:center;padding:20px 24px;border-bottom:1px solid #e6e6e6}}
+.icon{{width:46px;height:46px;border-radius:10px;flex:none;margin-right:24px}}
+.label{{width:90px;font-size:24px;line-height:1.5;color:#222;flex:none}}
+.value{{flex:1;font-size:24px;color:#6b7280;text-align:right}} .wide{{text-align:left;margin-left:6px}}
+.code{{letter-spacing:.6em}}
+</style></head><body><h2>{WRAP[0]}</h2><div class=card>
+<div class=row><div class=icon style="background:#6ad82a"></div><div class=label style="width:auto">{WRAP[1]}</div></div>
+<div class=row><div class=icon style="background:#27d9c8"></div><div class=label style="width:auto">{WRAP[2]}</div>
+<div class="value code">{WRAP[3]}</div></div>
+<div class=row><div class=icon style="background:#86d92a"></div><div class=label>{WRAP[4]}{WRAP[5]}</div>
+<div class="value wide">{WRAP[6]}</div></div>
+<div class=row><div class=icon style="background:#d93427"></div><div class=label>{WRAP[7]}</div>
+<div class=value>{WRAP[8]}</div></div>
+</div></body></html>"""
+
+# Alerts stacked in tinted boxes, a serif body font; the second line runs on past the others' ends after a
+# full stop (。与此同时): the blank half of 。 and the gap after it stand where all other lines have ended, and
+# that tail was cut off as a column and read after the lines below it (seed-13 screen_012).
+ALERTS = f"""<html><head><style>{STYLE}
+body{{background:#fff;padding:10px 12px;width:520px;font-family:'AR PL KaitiM GB',serif}}
+.a{{border-left:3px solid;border-radius:5px;padding:10px 16px 10px 42px;margin:0 0 10px;font-size:14px}}
+.r{{background:#fdeaea;border-color:#e04040;color:#b02020}} .b{{background:#e8f3fd;border-color:#2080e0;color:#1060b0}}
+.o{{background:#fff4e5;border-color:#f08c10;color:#8a5a10}}
+</style></head><body>
+<div class="a r">{EXPECTED['alerts_tail'][0]}</div><div class="a r">{EXPECTED['alerts_tail'][1]}</div>
+<div class="a b">{EXPECTED['alerts_tail'][2]}</div><div class="a o">{EXPECTED['alerts_tail'][3]}</div>
+</body></html>"""
+
+
 DOC_STYLE = ("body{{background:#fff;width:{w}px;padding:{pad}px;margin:0;font-family:'Noto Serif CJK SC',serif;"
              "font-size:{size}px;line-height:{lh};color:#111}} p{{margin:0 0 {gap}px;text-indent:2em}}"
              "h2{{text-align:center;font-size:{title}px;margin:0 0 {tgap}px}}")
@@ -248,6 +284,8 @@ def main() -> None:
     save("chat_round_avatars", shoot(ROUND_CHAT, 480, 300))
     save("article_meta", shoot(ARTICLE, 420, 200))
     save("table_rows", shoot(TABLE, 460, 420))
+    save("settings_wrap", shoot(SETTINGS_WRAP, 620, 560))
+    save("alerts_tail", shoot(ALERTS, 544, 200, scale=1.5))
     tight = doc_html("scan_tight", w=560, pad=30, size=20, lh=1.02, gap=0, title=24)
     save("scan_tight", scan(shoot(tight, 620, 190), rng), jpeg=True)
     loose = doc_html("photo_page", w=560, pad=40, size=20, lh=1.6, gap=6, title=26)
