@@ -389,6 +389,30 @@ def _gaps(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(a + ink[0], b + ink[0]) for a, b in _runs(inner)]
 
 
+def _repeat(profile: np.ndarray, lo: int, hi: int) -> int:
+    """The period in lo..hi of a profile whose rows repeat (touching lines), or 0.
+
+    The profile's trend over about a line (a short line, a paragraph's end) is taken off first: a longer window
+    leaves the slow swell of paragraphs, whose 2-3 line period then outweighs the lines'.  A period ``p``
+    is an autocorrelation peak of at least 0.15 with the profile out of phase at 1.5 ``p`` (ink rows against
+    the faint rows between lines), which one line, a title, does not show.
+    """
+    if lo < 2 or profile.size < 3 * hi:
+        return 0
+    half = max(1, int(0.4 * hi))
+    width = 2 * half + 1
+    trend = np.convolve(np.pad(profile, half, mode="edge"), np.ones(width) / width, mode="same")[half:-half]
+    x = profile - trend
+    energy = float(x @ x)
+    if energy <= 0:
+        return 0
+    corr = np.array([float(x[:-k] @ x[k:]) / energy if k else 1.0 for k in range(2 * hi)])
+    best = lo + int(np.argmax(corr[lo:hi + 1]))
+    if not (corr[best] >= 0.15 and corr[best] >= corr[best - 1] and corr[best] >= corr[best + 1]):
+        return 0
+    return best if corr[int(round(1.5 * best))] <= -0.15 else 0
+
+
 def _split_touching(sub: np.ndarray, a: int, b: int, h: float, pitch: float = 0.0) -> list[tuple[int, int]]:
     """Rows a..b of a block, cut where lines touch (tight spacing, blur): [(a, b), ...].
 
@@ -399,7 +423,9 @@ def _split_touching(sub: np.ndarray, a: int, b: int, h: float, pitch: float = 0.
     lines are about that far apart); each cut is the faintest row 0.7-1.3 pitches below the last
     cut (the pitch drifts over a page of touching lines), and is taken only if that row holds under
     80% of the strip's typical row ink and less than half of the ink near it lies in components
-    crossing it (guards against cutting one line through its middle).
+    crossing it (guards against cutting one line through its middle).  A strip of three or more lines whose
+    ink repeats (``_repeat``) is walked at that period, and there a row is cut if it is faint (under 90%), crossed
+    or not.
     """
     import cv2
 
@@ -423,6 +449,16 @@ def _split_touching(sub: np.ndarray, a: int, b: int, h: float, pitch: float = 0.
     # the block's own line pitch when it has lines apart (``pitch``), else 1.15 glyph heights
     step = pitch if g <= pitch <= 1.6 * g else 1.15 * g
     profile = np.convolve(strip.sum(axis=1, dtype=np.float64), np.ones(3) / 3, mode="same")
+    # Three or more lines run together (motion blur on tight small text joins most glyphs to those under
+    # them): their ink repeats down the strip at the line pitch, which then sets the walk.  One line, a
+    # title, has no such repeat.
+    # Where blur joins most glyphs to the ones under them, the components are two lines tall and g overstates
+    # the glyph height: the lines' period is then looked for below it as well.
+    periodic = False
+    if height >= 2.5 * g:
+        lag = _repeat(profile, int(0.8 * g), int(1.6 * g)) or _repeat(profile, int(0.56 * g), int(1.12 * g))
+        if lag:
+            step, periodic = float(lag), True
     typical = float(np.percentile(profile[profile > 0], 60))
     tops, bottoms, areas = stats[1:, 1], stats[1:, 1] + stats[1:, 3], stats[1:, 4].astype(np.float64)
     cuts, start = [], 0
@@ -436,7 +472,11 @@ def _split_touching(sub: np.ndarray, a: int, b: int, h: float, pitch: float = 0.
         # line (a title taller than its neighbours), most of its ink does
         near = (bottoms > cut - 0.5 * step) & (tops < cut + 0.5 * step)
         crossing = areas[near & (tops < cut - 1) & (bottoms > cut + 1)].sum() / max(areas[near].sum(), 1.0)
-        if profile[cut] < 0.8 * typical and crossing < 0.5:
+        # (a faint row may be crossed more: blur joins a glyph of one line to the glyph under it.  In a strip
+        # whose rows of ink repeat at a line's pitch the repeat is the guard: blur there joins whole paragraphs
+        # into blobs that cross every row, so only the faintness of the row is asked)
+        if periodic and profile[cut] < 0.9 * typical or profile[cut] < 0.8 * typical and (
+                crossing < 0.5 or profile[cut] < 0.5 * typical and crossing < 0.8):
             cuts.append(cut)
             start = cut
         else:

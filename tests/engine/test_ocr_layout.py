@@ -316,3 +316,19 @@ def test_a_mark_with_empty_middle_rows_is_no_chevron_and_raises_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")      # numpy warned "Mean of empty slice" on the CLI's stderr
         assert not _is_chevron(blob, 20.0)
+
+
+def test_the_period_of_touching_lines_is_found_and_one_line_has_none():
+    from engine.ocr.detect import _repeat
+
+    rng = np.random.default_rng(3)
+    # rows of ink of touching lines 27 px apart, the faint row between them still inked (blur), a short
+    # line's drop in the middle and noise: the walk down the strip takes this period
+    rows = np.arange(300)
+    lines = 300 + 120 * np.cos(2 * np.pi * rows / 27) + rng.normal(0, 25, rows.size)
+    lines[140:170] *= 0.5
+    assert abs(_repeat(lines, 23, 46) - 27) <= 1
+    # one tall title line (ink across its rows, no repeat) and flat ink have no period
+    title = np.concatenate([np.zeros(10), 400 * np.hanning(140), np.zeros(10)]) + rng.normal(0, 10, 160)
+    assert _repeat(title, 23, 46) == 0
+    assert _repeat(np.full(300, 50.0), 23, 46) == 0

@@ -10,9 +10,12 @@ under a hand's shadow, and a card of
 lines with units and symbols (℃ ％ ● 〔〕 ① →) and Latin words between hanzi, and a blurred scan of numbered
 items ((1) 1. ……).  scan_brackets.jpg is not made there: it is a crop (rows 725-1010, columns 170-800) of
 doc_010_list in the real-renderer set `python -m benchmarks.ocr_real.build --seed 1` (LibreOffice, pdftoppm,
-scan degradation), whose thin blurred （ do not become ink.  A settings card whose label wraps beside its
-value and stacked alerts with one line running on past the others are made by make_images.py too.  Their text
-(one entry per line, in reading order) is in tests/data/ocr/expected.json.
+scan degradation), whose thin blurred （ do not become ink.  photo_blur_lines.jpg is another such crop (rows
+478-700, columns 360-1190) of photo_005_report of `--seed 13` (a simulated phone photo), with no expected text:
+its last row is cut by the crop; photo_blur_paragraphs.jpg (rows 520-800, columns 340-1220 of photo_003_letter
+of `--seed 12`) has none either.  A settings card whose label wraps beside its value and stacked alerts with one
+line running on past the others are made by make_images.py too.  Their text (one entry per line, in reading
+order) is in tests/data/ocr/expected.json.
 """
 
 import json
@@ -181,6 +184,26 @@ def test_a_line_running_on_past_the_others_is_not_cut_into_columns():
     # 。与此同时 runs past the ends of the other lines; its tail (x 529-608) was cut off as a column and read
     # after the last alert
     assert len(layout.lines) == 4 and layout.lines[1].box[2] > 600
+
+
+def test_blurred_touching_lines_of_a_photo_are_cut_apart():
+    # a crop of a simulated phone photo (seed-13 photo_005 of the real-renderer set: 10.5 pt, motion blur, roll
+    # -5°): blur joins glyphs of the indented first line of a paragraph to those under it, and the two were one
+    # crop read as junk (-2鼱慧骥篙…)
+    _, _, layout = _layout("photo_blur_lines")
+    heights = [line.core[3] - line.core[1] for line in layout.lines]
+    assert max(heights) < 1.5 * float(np.median(heights))
+    first, second = layout.lines[1].core, layout.lines[2].core
+    assert first[0] > second[0] + 25 and first[3] <= second[1] + 2   # the indented line above the next
+
+
+def test_paragraphs_blurred_into_blobs_are_cut_into_their_lines():
+    # a crop of another simulated photo (seed-12 photo_003: 10.5 pt, motion blur of 6-9 px): blur joins each
+    # paragraph into blobs two or more lines tall, so no row is uncrossed; 13 lines were found as 3 boxes, the
+    # tallest 163 px, and read as junk
+    _, _, layout = _layout("photo_blur_paragraphs")
+    heights = [line.core[3] - line.core[1] for line in layout.lines]
+    assert len(heights) == 13 and max(heights) < 1.5 * float(np.median(heights))
 
 
 def test_round_avatars_are_not_read_and_the_chat_takes_turns():
