@@ -13,7 +13,8 @@ doc_010_list in the real-renderer set `python -m benchmarks.ocr_real.build --see
 scan degradation), whose thin blurred （ do not become ink.  photo_blur_lines.jpg is another such crop (rows
 478-700, columns 360-1190) of photo_005_report of `--seed 13` (a simulated phone photo), with no expected text:
 its last row is cut by the crop; photo_blur_paragraphs.jpg (rows 520-800, columns 340-1220 of photo_003_letter
-of `--seed 12`) has none either.  A settings card whose label wraps beside its value and stacked alerts with one
+of `--seed 12`) and photo_star_list.jpg (rows 525-975, columns 440-1110 of photo_014_list of `--seed 13`) have
+none either.  A settings card whose label wraps beside its value and stacked alerts with one
 line running on past the others are made by make_images.py too.  Their text (one entry per line, in reading
 order) is in tests/data/ocr/expected.json.
 """
@@ -204,6 +205,15 @@ def test_paragraphs_blurred_into_blobs_are_cut_into_their_lines():
     _, _, layout = _layout("photo_blur_paragraphs")
     heights = [line.core[3] - line.core[1] for line in layout.lines]
     assert len(heights) == 13 and max(heights) < 1.5 * float(np.median(heights))
+
+
+def test_blurred_stars_that_start_list_items_are_kept():
+    # a crop of seed-13 photo_014 (a list of ★ items photographed with blur): blur fills a ★'s notches, and two
+    # of them (solidity 0.75-0.78) were skipped as round bullets, so those lines started at x 89-90, past the
+    # ★ column at x 57-59 where the other eight start
+    _, _, layout = _layout("photo_star_list")
+    lefts = [int(line.core[0]) for line in layout.lines]
+    assert sum(55 <= x <= 62 for x in lefts) == 10 and not [x for x in lefts if 70 <= x <= 100]
 
 
 def test_round_avatars_are_not_read_and_the_chat_takes_turns():

@@ -5,8 +5,8 @@
 Pages are laid out and rasterised by headless Chromium (not by the trainer's renderer); the
 scan and the photo are then degraded here with OpenCV using fixed seeds.  The expected text
 of each image is in EXPECTED (the test reads it from there).  scan_brackets.jpg is not made here: it is a crop
-of a LibreOffice page of the real-renderer benchmark, and photo_blur_lines.jpg and photo_blur_paragraphs.jpg are
-crops of simulated photos (see the test module's docstring).
+of a LibreOffice page of the real-renderer benchmark, and photo_blur_lines.jpg, photo_blur_paragraphs.jpg and
+photo_star_list.jpg are crops of simulated photos (see the test module's docstring).
 """
 
 from __future__ import annotations
