@@ -452,9 +452,8 @@ def _split_touching(sub: np.ndarray, a: int, b: int, h: float, pitch: float = 0.
     profile = np.convolve(strip.sum(axis=1, dtype=np.float64), np.ones(3) / 3, mode="same")
     # Three or more lines run together (motion blur on tight small text joins most glyphs to those under
     # them): their ink repeats down the strip at the line pitch, which then sets the walk.  One line, a
-    # title, has no such repeat.
-    # Where blur joins most glyphs to the ones under them, the components are two lines tall and g overstates
-    # the glyph height: the lines' period is then looked for below it as well.
+    # title, has no such repeat.  Where the joined components are two lines tall, g overstates the glyph
+    # height, so the period is looked for below it as well.
     periodic = False
     if height >= 2.5 * g:
         lag = _repeat(profile, int(0.8 * g), int(1.6 * g)) or _repeat(profile, int(0.56 * g), int(1.12 * g))
@@ -521,7 +520,7 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         row_gaps = _gaps(mask[y0:y1, x0:x1].any(axis=1)) if short else []
         for a, b in _gaps(cols):
             a, b = a + x0, b + x0
-            sides = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))] if short else [[], []]
+            sides = side_rows(y0, y1, x0, a, b, x1) if short else [[], []]
             row_h = max((q - p for rows in sides for p, q in rows), default=0)
             # a value centred beside a label that wraps (抽出少 / 数) meets both of the label's rows: no
             # single line of text does that, so a gap of a glyph height there is the gutter of a table
@@ -551,13 +550,17 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
                 out.append((a, b))
         return out
 
+    def side_rows(y0, y1, x0, a, b, x1):
+        # the row runs of the two sides of a gap a..b
+        return [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))]
+
     def line_end(y0, y1, x0, a, b, x1):
         # One row alone across a gap of under two glyphs, level with the row of the other side that
         # reaches the gap, is the end of that row (大转变。与此同时: the blank half of 。 and the gap
         # after it), not a column: it was read after the rows below it.
         if b - a >= 2 * h:
             return False
-        sides = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))]
+        sides = side_rows(y0, y1, x0, a, b, x1)
         for one, other, edge in ((sides[1], sides[0], (a - max(1, int(0.2 * h)), a)),
                                  (sides[0], sides[1], (b, b + max(1, int(0.2 * h))))):
             if len(one) != 1:
@@ -585,7 +588,7 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         # whose first label is long passed `filled` and was read column by column.
         # (Only bands between the rows of that side count: where a short column ends beside a paragraph break of
         # the other, the band below it is empty across both.)
-        fewer = min((_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))), key=len)
+        fewer = min(side_rows(y0, y1, x0, a, b, x1), key=len)
         if len(fewer) < 2:
             return False
         across = [g for g in _gaps(mask[y0:y1, x0:x1].any(axis=1))
@@ -597,8 +600,7 @@ def xy_cut(mask: np.ndarray, h: float) -> list[list[tuple[int, int, int, int]]]:
         # ink of the other side.  The bubbles of a chat on its left and right sides take turns down
         # the page instead, each beside the other side's gap (a span test passed them as columns
         # wherever one side had a single bubble between two of the other's).
-        strips = [_runs(mask[y0:y1, c0:c1].any(axis=1)) for c0, c1 in ((x0, a), (b, x1))]
-        fewer, more = sorted(strips, key=len)
+        fewer, more = sorted(side_rows(y0, y1, x0, a, b, x1), key=len)
         meets = sum(any(min(q1, q2) - max(p1, p2) > 0 for p2, q2 in more) for p1, q1 in fewer)
         return 2 * meets >= len(fewer)
 
