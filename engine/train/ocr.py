@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a page set built with `python -m benchmarks.ocr_real.build --text train` (Chromium screens, "
                         "Writer scans, photos of the trainer's own text): its ground-truth lines are cut out and mixed "
                         "into the batches; every 10th page is kept for validation (repeatable)")
-    p.add_argument("--real-fraction", type=float, default=0.3, help="share of training lines taken from --real-lines")
+    p.add_argument("--pipeline-lines", action="append", default=[], metavar="DIR",
+                   help="line crops cut by the page pipeline from a training page set (python -m "
+                        "engine.train.ocr_harvest): mixed in with --real-lines; every 10th page is kept for validation")
+    p.add_argument("--real-fraction", type=float, default=0.3,
+                   help="share of training lines taken from --real-lines and --pipeline-lines")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--val-size", type=int, default=256)
@@ -136,6 +140,26 @@ def tidy_label(text: str) -> str:
     from engine.ocr.decode import tidy_text
 
     return tidy_text(" ".join(text.split()))
+
+
+def pipeline_lines(folders, symbols, prepare) -> tuple[list, list]:
+    """(train, val) prepared (image, label) lines from folders written by :mod:`engine.train.ocr_harvest`; lines
+    with a symbol outside ``symbols`` are left out; every 10th page goes to val."""
+    import cv2
+
+    known = set(symbols)
+    train, val = [], []
+    for folder in folders:
+        folder = Path(folder)
+        pages: dict[str, int] = {}
+        for row in (folder / "lines.jsonl").read_text(encoding="utf-8").splitlines():
+            rec = json.loads(row)
+            k = pages.setdefault(rec["page"], len(pages))
+            gray = cv2.imread(str(folder / rec["file"]), cv2.IMREAD_GRAYSCALE)
+            if gray is None or not rec["text"] or not set(rec["text"]) <= known:
+                continue
+            (val if k % 10 == 0 else train).append((prepare(gray), rec["text"]))
+    return train, val
 
 
 def real_lines(folders, symbols, prepare) -> tuple[list, list]:
@@ -320,7 +344,10 @@ def train(args: argparse.Namespace):
     val_clean = [(prepare_line(s.image), s.text) for s in
                  (val_synth.sample(910_000_000 + i, degrade=False, font=fonts[i % len(fonts)]) for i in range(args.val_size // 2))]
     real, val_real = real_lines(args.real_lines, symbols, prepare_line) if args.real_lines else ([], [])
-    if args.real_lines:
+    if args.pipeline_lines:
+        cut, val_cut = pipeline_lines(args.pipeline_lines, symbols, prepare_line)
+        real, val_real = real + cut, val_real + val_cut
+    if real:
         say(f"real-renderer lines: {len(real)} to train on, {len(val_real)} to validate")
 
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
@@ -339,8 +366,36 @@ def train(args: argparse.Namespace):
         save_model_dir(out / folder, net.state_dict(), config)
         (out / folder / "charset.txt").write_text("".join(c + "\n" for c in symbols), encoding="utf-8")
 
-    yield Progress(step, args.steps)
     val_figures = ""
+
+    def validate():
+        nonlocal best_cer, last_ckpt, val_figures
+        val_cer, pairs = evaluate(net, val, symbols)
+        clean_cer, _ = evaluate(net, val_clean, symbols)
+        elapsed = time.time() - started
+        record = {"step": step, "loss": running, "val_cer": val_cer, "clean_cer": clean_cer,
+                  "minutes": (trained_seconds + elapsed) / 60, "lr": lr_at(step)}
+        # with real-renderer lines the best checkpoint is the best on both kinds of validation line
+        if val_real:
+            record["real_cer"], _ = evaluate(net, val_real, symbols)
+        score = selection_score(record)
+        history.append(record)
+        real_text = f" real CER {record['real_cer']:.4f}" if val_real else ""
+        loss_text = f" loss {running:.3f}" if running is not None else ""
+        say(f"\nstep {step}{loss_text} val CER {val_cer:.4f} clean CER {clean_cer:.4f}{real_text} "
+            f"e.g. {pairs[0][0]!r} / {pairs[0][1]!r}")
+        val_figures = f" · val CER {val_cer:.4f} clean {clean_cer:.4f}{real_text}"
+        export("export")
+        if score < best_cer:
+            best_cer = score
+            export("best")
+        (out / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
+        save()
+        last_ckpt = time.time()
+
+    yield Progress(step, args.steps)
+    if step == 0 and args.init:
+        validate()  # the weights started from are the best until something beats them
     while step < args.steps and progress_at(step) < 1.0:
         if not queue:
             group = 4
@@ -369,27 +424,7 @@ def train(args: argparse.Namespace):
         figures = f"loss {running:.3f} lr {lr_at(step):.1e}"
 
         if step % args.eval_every == 0 or step == args.steps:
-            val_cer, pairs = evaluate(net, val, symbols)
-            clean_cer, _ = evaluate(net, val_clean, symbols)
-            elapsed = time.time() - started
-            record = {"step": step, "loss": running, "val_cer": val_cer, "clean_cer": clean_cer,
-                      "minutes": (trained_seconds + elapsed) / 60, "lr": lr_at(step)}
-            # with real-renderer lines the best checkpoint is the best on both kinds of validation line
-            if val_real:
-                record["real_cer"], _ = evaluate(net, val_real, symbols)
-            score = selection_score(record)
-            history.append(record)
-            real_text = f" real CER {record['real_cer']:.4f}" if val_real else ""
-            say(f"\nstep {step} loss {running:.3f} val CER {val_cer:.4f} clean CER {clean_cer:.4f}{real_text} "
-                f"e.g. {pairs[0][0]!r} / {pairs[0][1]!r}")
-            val_figures = f" · val CER {val_cer:.4f} clean {clean_cer:.4f}{real_text}"
-            export("export")
-            if score < best_cer:
-                best_cer = score
-                export("best")
-            (out / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
-            save()
-            last_ckpt = time.time()
+            validate()
         elif time.time() - last_ckpt > args.checkpoint_minutes * 60:
             save()
             last_ckpt = time.time()

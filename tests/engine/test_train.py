@@ -137,6 +137,8 @@ def test_ocr_trainer_resumes_and_starts_from_other_weights(tmp_path, monkeypatch
     (second / "font_coverage.json").write_bytes((first / "font_coverage.json").read_bytes())
     assert train_ocr.main(common + ["--out", str(second), "--steps", "2", "--init", str(first / "best")]) == 0
     assert f"initialised from {first / 'best'}" in capsys.readouterr().err
+    # the weights it started from are measured first: a run that only gets worse keeps them as its best
+    assert [h["step"] for h in json.loads((second / "history.json").read_text())] == [0, 2]
     # a model of another shape is refused, not silently half-loaded
     assert train_ocr.main(common[:4] + ["--hidden", "16"] + common[6:] +
                           ["--out", str(tmp_path / "third"), "--steps", "2", "--init", str(first / "best")]) == 2
