@@ -312,7 +312,9 @@ def symbol_text(rng: random.Random, hanzi_source: list[str]) -> str:
         if marks is None:
             parts.append(typed_list_number(rng))
         else:
-            parts.append(rng.choice(marks) if marks is _BULLETS else marks[rng.randrange(min(len(marks), 10))])
+            # most lists stop by 10, but long ones reach ⑪–⑳ (a page of 15 items read ⑪ as ⑩ and ⑫ as 必)
+            reach = len(marks) if rng.random() < 0.3 else min(len(marks), 10)
+            parts.append(rng.choice(marks) if marks is _BULLETS else marks[rng.randrange(reach)])
     for _ in range(rng.randint(2, 5)):
         r = rng.random()
         if r < 0.25:
