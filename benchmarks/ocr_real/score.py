@@ -177,7 +177,7 @@ class Tesseract:
 
 
 def make_system(name: str, threads: int):
-    name, _, model = name.partition(":")  # mowen:crnn-ctc-s6 reads with that model instead of the default
+    name, _, model = name.partition(":")  # mowen:crnn-ctc-s7 reads with that model instead of the default
     if name == "mowen":
         return Mowen(threads, model=model or None)
     if name == "mowen-greedy":

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init", metavar="DIR", help="start a new run (fresh optimiser and LR schedule) from the weights "
                    "in DIR (an exported or shipped model folder, e.g. checkpoints/ocr/best or "
-                   "assets/models/ocr/crnn-ctc-s6); ignored when resuming")
+                   "assets/models/ocr/crnn-ctc-s7); ignored when resuming")
     p.add_argument("--ship", metavar="NAME", help="instead of training: copy <out>/best (weights, config, charset) "
                    "to assets/models/ocr/NAME, build the character LM there and write the manifest")
     p.add_argument("--rebuild-lm", action="store_true", help="with --ship: rebuild lm.npz even if the folder has one")
