@@ -58,12 +58,11 @@ def match_line(core, boxes) -> int | None:
 
 def choose_label(text: str, reading: str) -> str:
     """The ground-truth text, without its leading list marker when the crop was read without one."""
-    from rapidfuzz.distance import Levenshtein
+    from engine.ocr.metrics import edit_distance
 
     bare = text.lstrip().lstrip(MARKERS).lstrip()
     squeeze = lambda s: "".join(s.split())  # noqa: E731
-    if bare != text and (Levenshtein.distance(squeeze(bare), squeeze(reading))
-                         <= Levenshtein.distance(squeeze(text), squeeze(reading))):
+    if bare != text and edit_distance(squeeze(bare), squeeze(reading)) <= edit_distance(squeeze(text), squeeze(reading)):
         return bare
     return text
 
@@ -71,10 +70,10 @@ def choose_label(text: str, reading: str) -> str:
 def harvest(set_dir: Path, out: Path, model, limit: int = 0):
     """Yield (pages done, pages, lines kept) while writing ``out``."""
     import cv2
-    from rapidfuzz.distance import Levenshtein
 
     from engine.ocr.detect import cut_line, detect_lines
     from engine.ocr.load import load_image
+    from engine.ocr.metrics import edit_distance
     from engine.ocr.pipeline import read_lines
     from engine.ocr.preprocess import preprocess
     from engine.ocr.recognise import prepare_line
@@ -100,7 +99,7 @@ def harvest(set_dir: Path, out: Path, model, limit: int = 0):
                 if i is None:
                     continue
                 label = tidy_label(choose_label(gt["lines"][i]["text"], read.text))
-                if not label or Levenshtein.distance(label, read.text) > 0.4 * len(label):
+                if not label or edit_distance(label, read.text) > 0.4 * len(label):
                     continue
                 name = f"{item['name']}_{j:03d}.png"
                 ok, png = cv2.imencode(".png", crop)
