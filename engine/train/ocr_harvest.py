@@ -10,9 +10,9 @@ matter.  This runs the pipeline's stages (load → preprocess → detect_lines �
 found line to the one ground-truth line it covers, and saves the crop with that line's text:
 ``<out>/lines.jsonl`` (one ``{"file", "text", "page"}`` per crop) and the crops as PNG.
 
-A found line is kept only when its ink box lies mostly inside one ground-truth line, spans 85–115% of that line's width,
-and the shipped model's reading of it is within 40% CER of the label: a line the finder split, merged or cut short
-would teach the wrong text.  A list marker the finder skipped is left out of the label when the reading says so.
+A found line is kept only when its ink box lies mostly inside one ground-truth line, spans 85–115% of that line's
+width, and the shipped model's reading of it is within 40% CER of the label: a line the finder split, merged or cut
+short would teach the wrong text.  A list marker the finder skipped is left out of the label when the reading says so.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def choose_label(text: str, reading: str) -> str:
 
     bare = text.lstrip().lstrip(MARKERS).lstrip()
     squeeze = lambda s: "".join(s.split())  # noqa: E731
-    if bare != text and edit_distance(squeeze(bare), squeeze(reading)) <= edit_distance(squeeze(text), squeeze(reading)):
+    reading = squeeze(reading)
+    if bare != text and edit_distance(squeeze(bare), reading) <= edit_distance(squeeze(text), reading):
         return bare
     return text
 
