@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     model = load_model(args.model, "ocr")
     bar = tqdm(unit="page")
-    for done, total, kept in harvest(args.set, args.out, model, args.limit):
+    for _, total, kept in harvest(args.set, args.out, model, args.limit):
         bar.total = total
         bar.set_postfix(lines=kept)
         bar.update(1)

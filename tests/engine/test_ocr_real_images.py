@@ -231,11 +231,11 @@ def test_screenshots_are_not_taken_for_photos():
         assert find_page(to_gray(load_image(str(_image(name))).rgb)) is None
 
 
-# Characters the shipped recogniser (crnn-ctc-s7, as crnn-ctc-s6 before it) still misreads although their line is found and cut right
-# (recogniser errors, not line finding): in the blurred serif scan 半 as 举 and 平, 午 as 于, 特 as 将 (crnn-ctc-s5 made
-# two of these four); in the article the v of v11.3 read as V; in the dark chat 堵 as 墙 once.  Every other line must
-# read exactly: the units card (its 〔2024〕12号 lost the 〕 until crnn-ctc-s6), the hero card's pale tag chips (their
-# gaps were read 重 and ■ until the ground between regions took the polarity of the nearest one), the -14°C in the
+# Characters the shipped recogniser (crnn-ctc-s7, as crnn-ctc-s6 before it) still misreads although their line is
+# found and cut right (recogniser errors, not line finding): in the blurred serif scan 半 as 举 and 平, 午 as 于, 特 as
+# 将 (crnn-ctc-s5 made two of these four); in the article the v of v11.3 read as V; in the dark chat 堵 as 墙 once.
+# Every other line must read exactly: the units card (its 〔2024〕12号 lost the 〕 until crnn-ctc-s6), the hero
+# card's pale tag chips (their gaps were read 重 and ■ until the ground between regions took the polarity of the nearest one), the -14°C in the
 # article (°CC until the LM learnt units), the bold 世 that starts the article's title, the grey 12 px meta line, the
 # minus sign and the dash set between words, the lines beside a card at the image's edge; both photos of a page.
 MISREAD = {"scan_tight": 4, "article_meta": 1, "chat_dark": 1, "scan_brackets": 1}
