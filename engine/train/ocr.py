@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init", metavar="DIR", help="start a new run (fresh optimiser and LR schedule) from the weights "
                    "in DIR (an exported or shipped model folder, e.g. checkpoints/ocr/best or "
-                   "assets/models/ocr/crnn-ctc-s7); ignored when resuming")
+                   "assets/models/ocr/crnn-ctc-s7); a narrower one (smaller --channels or --hidden) is widened to this "
+                   "run's shape and starts reading as it did (widen_network); ignored when resuming")
     p.add_argument("--ship", metavar="NAME", help="instead of training: copy <out>/best (weights, config, charset) "
                    "to assets/models/ocr/NAME, build the character LM there and write the manifest")
     p.add_argument("--rebuild-lm", action="store_true", help="with --ship: rebuild lm.npz even if the folder has one")
@@ -220,6 +221,83 @@ def evaluate(net, val, symbols, batch=32):
     return corpus_cer(pairs), pairs
 
 
+# Noise on the units a widened network copies, in standard deviations of each weight tensor: enough for the
+# copies to part under training, small enough that the network starts reading as its donor did.
+WIDEN_NOISE = 0.02
+
+# The feature layers of LineRecogniser in order: (conv producing the channels, its BatchNorm, the index into
+# ``channels`` of its width, the weights consuming its output along their input dimension).
+_WIDENED = (
+    ("features.0", "features.1", 0, ("features.4.weight",)),
+    ("features.4", "features.5", 1, ("features.8.weight",)),
+    ("features.8", "features.9", 2, ("features.11.weight",)),
+    ("features.11", "features.12", 2, ("features.15.weight",)),
+    ("features.15", "features.16", 3, ("collapse.0.weight",)),
+    ("collapse.0", "collapse.1", 3, ("rnn.weight_ih_l0", "rnn.weight_ih_l0_reverse")),
+)
+
+
+def _copies(old: int, new: int, rng):
+    """Which old unit each of ``new`` units copies (the old ones themselves, then random ones), and how many
+    units share each old one."""
+    import torch
+
+    source = torch.cat([torch.arange(old), torch.randint(old, (new - old,), generator=rng)])
+    return source, torch.bincount(source, minlength=old).float()
+
+
+def widen_network(donor: dict, donor_config: dict, channels: tuple[int, ...], hidden: int, noise: float = 0.0,
+                  seed: int = 0) -> dict:
+    """``donor``'s weights (a LineRecogniser state dict) in a wider network of ``channels`` and ``hidden`` that
+    computes the same function (Net2WiderNet, Chen, Goodfellow & Shlens 2016).
+
+    A new unit copies an old one (a conv channel with its BatchNorm, or an LSTM cell with all four gates);
+    every weight reading the copied unit is shared out among its copies, so the sum it feeds onwards is
+    unchanged.  Copies get the same gradient and would stay equal: ``noise`` (a fraction of each tensor's
+    standard deviation) added to the copied rows lets them part.  The classifier keeps its symbols.
+    """
+    import torch
+
+    old_channels, old_hidden = tuple(donor_config["channels"]), int(donor_config["hidden"])
+    if len(channels) != len(old_channels) or any(n < o for n, o in zip(channels, old_channels)) or hidden < old_hidden:
+        raise RunRefused(f"a network of channels {old_channels}, hidden {old_hidden} can only grow, "
+                         f"not become {tuple(channels)}, hidden {hidden}")
+    if old_hidden == 0 and hidden:
+        raise RunRefused("a network without its LSTM cannot grow one")
+    rng = torch.Generator().manual_seed(seed)
+    state = {k: v.float().clone() for k, v in donor.items()}
+
+    def jitter(t, rows):
+        if noise and len(rows):
+            t[rows] += noise * float(t.std()) * torch.randn(t[rows].shape, generator=rng)
+
+    for conv, bn, which, consumers in _WIDENED:
+        old, new = old_channels[which], channels[which]
+        if new == old:
+            continue
+        source, share = _copies(old, new, rng)
+        state[f"{conv}.weight"] = state[f"{conv}.weight"][source]
+        jitter(state[f"{conv}.weight"], torch.arange(old, new))
+        for key in ("weight", "bias", "running_mean", "running_var"):
+            state[f"{bn}.{key}"] = state[f"{bn}.{key}"][source]
+        for key in consumers:
+            if key in state:
+                state[key] = state[key][:, source] / share[source].view(1, -1, *([1] * (state[key].dim() - 2)))
+    if hidden != old_hidden:
+        source, share = _copies(old_hidden, hidden, rng)
+        gates = torch.cat([g * old_hidden + source for g in range(4)])   # rows of i, f, g, o in turn
+        for direction in ("", "_reverse"):
+            for key in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                state[f"rnn.{key}{direction}"] = state[f"rnn.{key}{direction}"][gates]
+            hh = f"rnn.weight_hh_l0{direction}"
+            state[hh] = state[hh][:, source] / share[source]
+            new_rows = torch.cat([g * hidden + torch.arange(old_hidden, hidden) for g in range(4)])
+            jitter(state[f"rnn.weight_ih_l0{direction}"], new_rows)
+        columns = torch.cat([source, old_hidden + source])
+        state["classifier.weight"] = state["classifier.weight"][:, columns] / torch.cat([share[source]] * 2)
+    return state
+
+
 def grow_classifier(donor: dict, fresh: dict, symbols: list[str]) -> dict:
     """``donor``'s weights in the shape of ``fresh``, whose classifier has more ``symbols`` (appended ones).
 
@@ -325,13 +403,18 @@ def train(args: argparse.Namespace):
         from engine.weights import load_state_dict, read_config
         init_config = read_config(Path(args.init))
         # a shipped folder adds decoding settings; only the network's shape has to match
-        if any(init_config.get(k) != config[k] for k in ("architecture", "channels", "hidden")):
+        if init_config.get("architecture") != config["architecture"]:
             raise RunRefused(f"{args.init} has another network shape than this run")
         init_symbols = (Path(args.init) / "charset.txt").read_text(encoding="utf-8").split("\n")[:-1]
         if init_symbols != symbols[: len(init_symbols)]:
             raise RunRefused(f"{args.init}: its character set is not a prefix of this run's")
-        net.load_state_dict(grow_classifier(load_state_dict(Path(args.init)), net.state_dict(), symbols))
-        say(f"initialised from {args.init} ({len(init_symbols)} of {len(symbols)} symbols)")
+        donor = load_state_dict(Path(args.init))
+        widened = any(init_config.get(k) != config[k] for k in ("channels", "hidden"))
+        if widened:  # a wider network that starts as the donor
+            donor = widen_network(donor, init_config, channels, args.hidden, noise=WIDEN_NOISE, seed=args.seed)
+        net.load_state_dict(grow_classifier(donor, net.state_dict(), symbols))
+        say(f"initialised from {args.init} ({len(init_symbols)} of {len(symbols)} symbols"
+            + (f", widened from channels {init_config['channels']}, hidden {init_config['hidden']})" if widened else ")"))
     # bf16 autocast where the CPU has native bf16 (about 2x faster steps); the CTC loss stays in fp32
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_is_fast(torch.device("cpu")))
 
@@ -430,8 +513,8 @@ def train(args: argparse.Namespace):
             last_ckpt = time.time()
         yield Progress(step, args.steps, figures + val_figures)  # after a due save: a stop here keeps it
     say(f"\nstopped at step {step} after {(trained_seconds + time.time() - started) / 60:.1f} min")
-    save()
-    export("export")
+    if not history or history[-1]["step"] != step:
+        validate()  # a time budget stops between evaluations, after the steps at the lowest rate
     return history
 
 

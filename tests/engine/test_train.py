@@ -139,9 +139,38 @@ def test_ocr_trainer_resumes_and_starts_from_other_weights(tmp_path, monkeypatch
     assert f"initialised from {first / 'best'}" in capsys.readouterr().err
     # the weights it started from are measured first: a run that only gets worse keeps them as its best
     assert [h["step"] for h in json.loads((second / "history.json").read_text())] == [0, 2]
-    # a model of another shape is refused, not silently half-loaded
-    assert train_ocr.main(common[:4] + ["--hidden", "16"] + common[6:] +
+    # a narrower model is refused, not silently half-loaded; a wider one grows from it
+    assert train_ocr.main(common[:4] + ["--hidden", "4"] + common[6:] +
                           ["--out", str(tmp_path / "third"), "--steps", "2", "--init", str(first / "best")]) == 2
+    capsys.readouterr()
+    assert train_ocr.main(["--batch", "4", "--channels", "4,6,8,12", "--hidden", "12"] + common[6:] +
+                          ["--out", str(tmp_path / "wide"), "--steps", "2", "--init", str(first / "best")]) == 0
+    assert "widened from channels [4, 4, 8, 8], hidden 8" in capsys.readouterr().err
+
+
+def test_a_widened_recogniser_reads_as_its_donor_did():
+    import torch
+
+    from engine.ocr.model import LineRecogniser
+    from engine.train.ocr import RunRefused, widen_network
+
+    torch.manual_seed(0)
+    donor = LineRecogniser(30, (4, 6, 8, 10), 6, width_stride=4)
+    donor.train()
+    for _ in range(3):  # BatchNorm statistics that are not the identity
+        donor(torch.rand(4, 1, 32, 48))
+    donor.eval()
+    config = {"channels": [4, 6, 8, 10], "hidden": 6}
+    wide = LineRecogniser(30, (5, 9, 12, 16), 11, width_stride=4).eval()
+    lines = torch.rand(3, 1, 32, 64)
+    wide.load_state_dict(widen_network(donor.state_dict(), config, (5, 9, 12, 16), 11))
+    assert torch.allclose(wide(lines), donor(lines), atol=1e-5)
+    # noise parts the copies (they would get equal gradients forever) and changes the output only a little
+    wide.load_state_dict(widen_network(donor.state_dict(), config, (5, 9, 12, 16), 11, noise=0.02))
+    change = (wide(lines) - donor(lines)).abs().max()
+    assert 0 < change < 0.05 * donor(lines).abs().max()
+    with pytest.raises(RunRefused):
+        widen_network(donor.state_dict(), config, (4, 6, 8, 8), 6)
 
 
 def test_ocr_training_stream_mixes_in_clean_lines_by_seed():
@@ -330,3 +359,7 @@ def test_ocr_train_yields_progress_and_resumes(tmp_path, monkeypatch):
     # a checkpoint of another shape is refused with a message (the CLI's exit status 2), not half-loaded
     with pytest.raises(train_ocr.RunRefused):
         list(train_ocr.train(train_ocr.options(steps=5, **(tiny | {"hidden": 16}))))
+    # a time budget that runs out between evaluations still measures (and may keep) the last weights
+    timed = tiny | {"out": str(tmp_path / "timed")}
+    reports, history = _steps(train_ocr.train(train_ocr.options(steps=50, minutes=0.0001, **timed)))
+    assert 1 <= reports[-1].step < 50 and [h["step"] for h in history] == [reports[-1].step]
