@@ -275,14 +275,15 @@ def widen_network(donor: dict, donor_config: dict, channels: tuple[int, ...], hi
         old, new = old_channels[which], channels[which]
         if new == old:
             continue
+        if conv == "collapse.0" and not old_hidden:  # no LSTM: the classifier reads the columns directly
+            consumers = ("classifier.weight",)
         source, share = _copies(old, new, rng)
         state[f"{conv}.weight"] = state[f"{conv}.weight"][source]
         jitter(state[f"{conv}.weight"], torch.arange(old, new))
         for key in ("weight", "bias", "running_mean", "running_var"):
             state[f"{bn}.{key}"] = state[f"{bn}.{key}"][source]
         for key in consumers:
-            if key in state:
-                state[key] = state[key][:, source] / share[source].view(1, -1, *([1] * (state[key].dim() - 2)))
+            state[key] = state[key][:, source] / share[source].view(1, -1, *([1] * (state[key].dim() - 2)))
     if hidden != old_hidden:
         source, share = _copies(old_hidden, hidden, rng)
         gates = torch.cat([g * old_hidden + source for g in range(4)])   # rows of i, f, g, o in turn
@@ -402,7 +403,7 @@ def train(args: argparse.Namespace):
     elif args.init:
         from engine.weights import load_state_dict, read_config
         init_config = read_config(Path(args.init))
-        # a shipped folder adds decoding settings; only the network's shape has to match
+        # a shipped folder adds decoding settings; the architecture has to match, a narrower shape is widened
         if init_config.get("architecture") != config["architecture"]:
             raise RunRefused(f"{args.init} has another network shape than this run")
         init_symbols = (Path(args.init) / "charset.txt").read_text(encoding="utf-8").split("\n")[:-1]
