@@ -254,13 +254,18 @@ def encode(text: str, index: dict[str, int]) -> list[int]:
 
 
 def training_examples(train: list[Pair], modern_repeat: int, poetry_fraction: float = 1.0,
-                      rng: random.Random | None = None) -> list[Pair]:
+                      rng: random.Random | None = None, swapped_repeat: int = 0) -> list[Pair]:
     """The training list with modern couplets repeated ``modern_repeat`` times and a random
-    ``poetry_fraction`` of the poetry pairs (style balance: users write modern couplets)."""
+    ``poetry_fraction`` of the poetry pairs (style balance: users write modern couplets).
+
+    ``swapped_repeat`` adds each modern couplet that many times the other way round (lower line
+    asked, upper line answered): parallelism runs both ways, and the causal half reads twice as
+    much modern text, where modern pairs are the scarce data."""
     out = []
     for p in train:
         if p.source == MODERN:
             out.extend([p] * modern_repeat)
+            out.extend([Pair(p.lower, p.upper, p.source, p.group)] * swapped_repeat)
         elif poetry_fraction >= 1.0 or (rng or random).random() < poetry_fraction:
             out.append(p)
     return out

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (cnn 2e-3, bert 1e-3)")
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--modern-repeat", type=int, default=3)
+    p.add_argument("--swapped-repeat", type=int, default=0,
+                   help="also train on each modern couplet this many times with its lines swapped")
     p.add_argument("--poetry-fraction", type=float, default=1.0,
                    help="share of the poetry pairs drawn into each epoch (unilm: users write modern couplets)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
@@ -139,6 +141,7 @@ def train(args: argparse.Namespace):
                   "heads": args.heads, "max_len": 30, "max_positions": 64, "dropout": 0.1,
                   "lr": args.lr or defaults[2], "steps": args.steps, "batch_size": args.batch_size,
                   "modern_repeat": args.modern_repeat, "poetry_fraction": args.poetry_fraction,
+                  "swapped_repeat": args.swapped_repeat,
                   "label_smoothing": args.label_smoothing, "seed": args.seed}
     donor = None
     if state is None and args.init is not None:
@@ -278,7 +281,8 @@ def train(args: argparse.Namespace):
             best = torch.load(best_path, map_location="cpu", weights_only=False)
             net.load_state_dict(best["model"])
             step = best["step"]
-        cfg = {k: v for k, v in config.items() if k not in ("lr", "steps", "batch_size", "modern_repeat", "seed")}
+        cfg = {k: v for k, v in config.items()
+               if k not in ("lr", "steps", "batch_size", "modern_repeat", "seed")}
         save_model_dir(args.export, export_state(net), cfg, vocab)
         (args.export / "training.json").write_text(json.dumps(
             {"steps": step, "config": config, "dev": evaluate()}, ensure_ascii=False, indent=1) + "\n")
@@ -290,7 +294,8 @@ def train(args: argparse.Namespace):
         export()
         return None
 
-    examples = training_examples(train, config["modern_repeat"], config.get("poetry_fraction", 1.0), rng)
+    examples = training_examples(train, config["modern_repeat"], config.get("poetry_fraction", 1.0), rng,
+                                  config.get("swapped_repeat", 0))
     n_params = sum(p.numel() for p in net.parameters())
     say(f"{name}: {n_params / 1e6:.2f}M parameters, vocab {len(vocab)}, {len(examples)} examples/epoch, "
         f"{len(dev_sample)} dev pairs")
@@ -302,7 +307,8 @@ def train(args: argparse.Namespace):
     finished = False
     while not finished:
         if config.get("poetry_fraction", 1.0) < 1.0:  # a fresh poetry sample each epoch
-            examples = training_examples(train, config["modern_repeat"], config["poetry_fraction"], rng)
+            examples = training_examples(train, config["modern_repeat"], config["poetry_fraction"], rng,
+                                         config.get("swapped_repeat", 0))
         for batch in length_batches(examples, config["batch_size"], rng, args.max_tokens):
             if step >= total_steps or progress(step) >= 1.0:
                 finished = True

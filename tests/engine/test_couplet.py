@@ -49,6 +49,21 @@ def test_vocab_has_special_tokens_first_and_drops_rare_characters():
     assert "春" in vocab and "秋" in vocab and "风" not in vocab
 
 
+def test_training_examples_repeat_modern_pairs_and_add_them_swapped():
+    import random
+
+    from engine.couplet.data import training_examples
+
+    modern, verse = Pair("春风，得意", "秋月，含情", "modern", "a"), Pair("白日", "黄河", "poetry", "p")
+    examples = training_examples([modern, verse], modern_repeat=2, poetry_fraction=1.0,
+                                 rng=random.Random(0), swapped_repeat=1)
+    assert examples.count(modern) == 2 and examples.count(verse) == 1
+    # the punctuation stays in place, so the swapped pair is still aligned; verse is never swapped
+    assert [(e.upper, e.lower) for e in examples if e.upper == "秋月，含情"] == [("秋月，含情", "春风，得意")]
+    assert len(examples) == 4
+    assert training_examples([modern, verse], 2, 1.0, random.Random(0)) == [modern, modern, verse]
+
+
 @pytest.mark.parametrize("bad, reason", [
     ("", "empty"), ("   ", "empty"), ("——", "no Chinese character"), ("山" * 100, "too long"),
     ("hello world", "Latin"), ("春风😀得意", r"U\+1F600"), ("春风123", "digits"),
