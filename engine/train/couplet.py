@@ -281,8 +281,7 @@ def train(args: argparse.Namespace):
             best = torch.load(best_path, map_location="cpu", weights_only=False)
             net.load_state_dict(best["model"])
             step = best["step"]
-        cfg = {k: v for k, v in config.items()
-               if k not in ("lr", "steps", "batch_size", "modern_repeat", "seed")}
+        cfg = {k: v for k, v in config.items() if k not in ("lr", "steps", "batch_size", "modern_repeat", "seed")}
         save_model_dir(args.export, export_state(net), cfg, vocab)
         (args.export / "training.json").write_text(json.dumps(
             {"steps": step, "config": config, "dev": evaluate()}, ensure_ascii=False, indent=1) + "\n")
@@ -294,8 +293,11 @@ def train(args: argparse.Namespace):
         export()
         return None
 
-    examples = training_examples(train, config["modern_repeat"], config.get("poetry_fraction", 1.0), rng,
-                                  config.get("swapped_repeat", 0))
+    def epoch_examples():
+        return training_examples(train, config["modern_repeat"], config.get("poetry_fraction", 1.0), rng,
+                                 config.get("swapped_repeat", 0))
+
+    examples = epoch_examples()
     n_params = sum(p.numel() for p in net.parameters())
     say(f"{name}: {n_params / 1e6:.2f}M parameters, vocab {len(vocab)}, {len(examples)} examples/epoch, "
         f"{len(dev_sample)} dev pairs")
@@ -307,8 +309,7 @@ def train(args: argparse.Namespace):
     finished = False
     while not finished:
         if config.get("poetry_fraction", 1.0) < 1.0:  # a fresh poetry sample each epoch
-            examples = training_examples(train, config["modern_repeat"], config["poetry_fraction"], rng,
-                                         config.get("swapped_repeat", 0))
+            examples = epoch_examples()
         for batch in length_batches(examples, config["batch_size"], rng, args.max_tokens):
             if step >= total_steps or progress(step) >= 1.0:
                 finished = True
